@@ -1,0 +1,371 @@
+"""The one wiring point: ``create_app(config)`` builds every service of one replica.
+
+Nothing connects or reads the environment at import time; tests build as many apps (replicas) as
+they like in one process. The returned ``VigilApp`` is an ASGI app: it serves the health check
+and metrics itself (pre-serialised, no routing), adds the replica header, logs and measures every
+request, and hands everything else to the FastAPI router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import pkgutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
+
+from vigil import __version__
+from vigil.auth.authenticate import Authenticator
+from vigil.auth.bruteforce import BruteForceGuard
+from vigil.auth.service import IdentityService
+from vigil.auth.serviceaccounts import ServiceAccounts
+from vigil.clock import Clock, SystemClock
+from vigil.config import Config
+from vigil.http import errors as http_errors
+from vigil.http.metrics import Metrics
+from vigil.sessions import build_store
+from vigil.sessions.base import SessionPolicy, SessionStore
+from vigil.storage.db import Database, DatabaseOptions, resolve_url
+from vigil.storage.migrate import migrate
+
+GRAFANA_COMPAT_VERSION = "11.6.0"
+log = logging.getLogger("vigil.app")
+request_log = logging.getLogger("vigil.request")
+
+
+@dataclass(frozen=True)
+class CookieSettings:
+    name: str
+    secure: bool
+    samesite: str  # lax, strict, none, disabled
+    max_age: int
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    db: Database
+    identities: IdentityService
+    service_accounts: ServiceAccounts
+    sessions: SessionStore
+    auth: Authenticator
+    bruteforce: BruteForceGuard
+    metrics: Metrics
+    instance: str
+    cookie: CookieSettings
+    root_url: str
+    commit: str
+    version: str = GRAFANA_COMPAT_VERSION
+    vigil_version: str = __version__
+    draining: bool = False
+    started_at: float = 0.0
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+def _commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=2,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def build_services(config: Config, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    data_dir = config.get("paths", "data")
+    db = Database(
+        resolve_url(config.get("database", "url"), data_dir),
+        DatabaseOptions(
+            pool_size=config.get_int("database", "pool_size", minimum=1),
+            max_overflow=config.get_int("database", "max_overflow", minimum=0),
+            conn_max_lifetime=config.get_int("database", "conn_max_lifetime", minimum=1),
+            connect_timeout=config.get_duration("database", "connect_timeout", minimum=0.1),
+            query_timeout=config.get_duration("database", "query_timeout", minimum=0.1),
+        ),
+    )
+    secret_key = config.get("security", "secret_key")
+    if not secret_key:
+        from vigil.errors import ConfigError
+
+        raise ConfigError("[security] secret_key must not be empty: every replica needs the same secret")
+    policy = SessionPolicy(
+        inactive_ms=int(
+            config.get_duration("auth", "login_maximum_inactive_lifetime_duration", minimum=60) * 1000
+        ),
+        absolute_ms=int(config.get_duration("auth", "login_maximum_lifetime_duration", minimum=60) * 1000),
+        rotation_ms=config.get_int("auth", "token_rotation_interval_minutes", minimum=1) * 60_000,
+        grace_ms=int(config.get_duration("auth", "token_rotation_grace_seconds", minimum=1) * 1000),
+    )
+    sessions = build_store(config, db, clock, secret_key, policy)
+    identities = IdentityService(db, clock)
+    root_url = config.get("server", "root_url") or "http://localhost:3000/"
+    port = config.get_int("server", "http_port", minimum=0, maximum=65535)
+    instance = config.get("cluster", "instance_name") or f"{socket.gethostname()}:{port}"
+    return Services(
+        config=config,
+        clock=clock,
+        db=db,
+        identities=identities,
+        service_accounts=ServiceAccounts(identities),
+        sessions=sessions,
+        auth=Authenticator(
+            db, identities, sessions, clock, secret_key, config.get_duration("auth", "token_cache_seconds")
+        ),
+        bruteforce=BruteForceGuard(
+            db,
+            clock,
+            enabled=not config.get_bool("security", "disable_brute_force_login_protection"),
+            max_attempts=config.get_int("security", "brute_force_max_attempts", minimum=1),
+            window_seconds=config.get_duration("security", "brute_force_window", minimum=1),
+        ),
+        metrics=Metrics(),
+        instance=instance,
+        cookie=CookieSettings(
+            name=config.get("session", "cookie_name") or "vigil_session",
+            secure=config.get_bool("security", "cookie_secure") or root_url.lower().startswith("https://"),
+            samesite=config.get_choice("security", "cookie_samesite", ["lax", "strict", "none", "disabled"]),
+            max_age=policy.absolute_ms // 1000,
+        ),
+        root_url=root_url,
+        commit=_commit(),
+    )
+
+
+def build_api(services: Services) -> FastAPI:
+    api = FastAPI(
+        title="Vigil",
+        version=services.vigil_version,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        redirect_slashes=False,
+    )
+    api.state.vigil = services
+    http_errors.install(api)
+    import vigil.api as routes
+
+    for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"vigil.api.{mod.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            api.include_router(router)
+    return api
+
+
+class VigilApp:
+    """ASGI entry of one replica."""
+
+    def __init__(self, services: Services, run_migrations: bool = True) -> None:
+        self.services = services
+        self.api = build_api(services)
+        self.run_migrations = run_migrations
+        self._health_cache: tuple[float, bool] = (0.0, False)
+        self._health_lock = asyncio.Lock()
+        self._sessions_cache: tuple[float, float] = (0.0, 0.0)
+        self._instance_header = (b"x-vigil-instance", services.instance.encode("latin-1", "replace"))
+        self._log_requests = services.config.get_bool("server", "router_logging")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        s = self.services
+        cfg = s.config
+        if self.run_migrations:
+            await migrate(
+                s.db,
+                timeout=cfg.get_duration("database", "migration_lock_timeout", minimum=1),
+                after=lambda: s.identities.seed(
+                    cfg.get("security", "admin_user"),
+                    cfg.get("security", "admin_password"),
+                    cfg.get("security", "admin_email"),
+                ),
+            )
+        await s.sessions.ping()
+        s.started_at = s.clock.now()
+        s.tasks.append(asyncio.create_task(self._housekeeping(), name="vigil-housekeeping"))
+
+    async def shutdown(self) -> None:
+        s = self.services
+        for task in s.tasks:
+            task.cancel()
+        for task in s.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        s.tasks.clear()
+        with contextlib.suppress(Exception):
+            await s.sessions.close()
+        await s.db.dispose()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(600)
+            with contextlib.suppress(Exception):
+                await self.services.sessions.cleanup()
+
+    # -- built-in fast routes -----------------------------------------------------------------
+
+    async def database_ok(self) -> bool:
+        stamp, ok = self._health_cache
+        now = time.monotonic()
+        if now - stamp < 1.0:
+            return ok
+        async with self._health_lock:
+            stamp, ok = self._health_cache
+            if time.monotonic() - stamp < 1.0:
+                return ok
+            ok = await self.services.db.ping()
+            self._health_cache = (time.monotonic(), ok)
+            self.services.metrics.db_up.set(1 if ok else 0)
+            return ok
+
+    async def _health(self) -> tuple[int, bytes]:
+        s = self.services
+        ok = await self.database_ok()
+        body: dict[str, Any] = {
+            "database": "ok" if ok else "failing",
+            "version": s.version,
+            "commit": s.commit,
+        }
+        if s.draining:
+            body["message"] = "draining: this replica is shutting down"
+            return 503, orjson.dumps(body)
+        return (200 if ok else 503), orjson.dumps(body)
+
+    async def _metrics(self) -> tuple[int, bytes]:
+        s = self.services
+        pool = s.db.pool_status()
+        s.metrics.db_pool_checked_out.set(pool["checked_out"])
+        s.metrics.db_pool_size.set(pool["size"])
+        s.metrics.draining.set(1 if s.draining else 0)
+        stamp, _count = self._sessions_cache
+        if time.monotonic() - stamp > 15:
+            with contextlib.suppress(Exception):
+                count = await s.sessions.active_count()
+                self._sessions_cache = (time.monotonic(), count)
+                s.metrics.active_sessions.set(count)
+        await self.database_ok()
+        return 200, s.metrics.render()
+
+    # -- ASGI ---------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await self.api(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+            scope["path"] = path
+            scope["raw_path"] = path.encode()
+        started = time.perf_counter()
+        status_holder = [500]
+        instance_header = self._instance_header
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append(instance_header)
+                state = scope.get("state") or {}
+                cookie = state.get("set_cookie")
+                if cookie:
+                    headers.append((b"set-cookie", cookie.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        route = path
+        if path == "/api/health" or path == "/metrics":
+            if path == "/api/health":
+                status, body = await self._health()
+                ctype = b"application/json"
+            else:
+                status, body = await self._metrics()
+                ctype = b"text/plain; version=0.0.4; charset=utf-8"
+            await send_wrapper(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", ctype),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
+            await send_wrapper({"type": "http.response.body", "body": body})
+        else:
+            try:
+                await self.api(scope, receive, send_wrapper)
+            except Exception:
+                log.exception("unhandled error on %s %s", scope.get("method"), path)
+                if status_holder[0] == 500:
+                    body = b'{"message":"Internal server error"}'
+                    with contextlib.suppress(Exception):
+                        await send_wrapper(
+                            {
+                                "type": "http.response.start",
+                                "status": 500,
+                                "headers": [
+                                    (b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                ],
+                            }
+                        )
+                        await send_wrapper({"type": "http.response.body", "body": body})
+            matched = scope.get("route")
+            route = getattr(matched, "path", None) or "unmatched"
+        elapsed = time.perf_counter() - started
+        self.services.metrics.observe(route, scope.get("method", ""), status_holder[0], elapsed)
+        if self._log_requests:
+            request_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope.get("method"),
+                        "route": route,
+                        "path": path,
+                        "status": status_holder[0],
+                        "duration_ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.error("startup failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(config: Config, clock: Clock | None = None, run_migrations: bool = True) -> VigilApp:
+    return VigilApp(build_services(config, clock), run_migrations=run_migrations)

@@ -1,0 +1,199 @@
+"""``vigil``: server, migrate, config show, admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from vigil.config import Config
+from vigil.errors import AppError, ConfigError
+
+_FLAG_KEYS = {
+    "http_addr": "server.http_addr",
+    "http_port": "server.http_port",
+    "database_url": "database.url",
+    "data": "paths.data",
+    "instance_name": "cluster.instance_name",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vigil", description="Grafana-compatible dashboards and alerting, built for HA."
+    )
+    p.add_argument("--config", help="INI file with overrides (also VIGIL_CONFIG)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting, e.g. --set server.http_port=3001 (repeatable)",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    srv = sub.add_parser("server", help="run one replica")
+    srv.add_argument("--http-addr")
+    srv.add_argument("--http-port")
+    srv.add_argument("--database-url")
+    srv.add_argument("--data", help="[paths] data folder")
+    srv.add_argument("--instance-name")
+    sub.add_parser("migrate", help="bring the database schema up to date (waits for other replicas' lock)")
+    cfg = sub.add_parser("config", help="configuration")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
+    cfg_sub.add_parser("show", help="print the effective configuration, secrets masked")
+    adm = sub.add_parser("admin", help="administration")
+    adm_sub = adm.add_subparsers(dest="admin_command", required=True)
+    rp = adm_sub.add_parser("reset-admin-password", help="set the password of the server admin")
+    rp.add_argument("--password", help="new password (prompted when omitted)")
+    rp.add_argument("--login", help="admin login (default [security] admin_user)")
+    cu = adm_sub.add_parser("create-user", help="create a user")
+    cu.add_argument("--login", required=True)
+    cu.add_argument("--password", help="prompted when omitted")
+    cu.add_argument("--email", default="")
+    cu.add_argument("--name", default="")
+    cu.add_argument("--role", default="Viewer", choices=["Viewer", "Editor", "Admin"])
+    cu.add_argument("--org-id", type=int, default=1)
+    cu.add_argument("--server-admin", action="store_true")
+    return p
+
+
+def load_config(args: argparse.Namespace, environ: dict[str, str]) -> Config:
+    overrides: list[tuple[str, str]] = []
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+        overrides.append((key.strip(), value))
+    for flag, dotted in _FLAG_KEYS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.append((dotted, str(value)))
+    return Config.load(args.config, environ, overrides)
+
+
+def _password(given: str | None, prompt: str) -> str:
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\n")
+        if line:
+            return line
+        raise ConfigError("no password given: use --password or type it on standard input")
+    first = getpass.getpass(prompt)
+    if first != getpass.getpass("again: "):
+        raise ConfigError("the two passwords differ")
+    return first
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args, dict(os.environ))
+        if args.command == "server":
+            return _serve(config)
+        if args.command == "config":
+            for line in config.unknown:
+                print(f"; warning: ignored unknown setting: {line}")
+            print(config.show())
+            return 0
+        return asyncio.run(_offline(args, config))
+    except ConfigError as exc:
+        print(f"vigil: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except AppError as exc:
+        print(f"vigil: {exc.message}", file=sys.stderr)
+        return 1
+
+
+async def _offline(args: argparse.Namespace, config: Config) -> int:
+    from vigil.app import build_services
+    from vigil.storage.migrate import migrate
+
+    s = build_services(config)
+    cfg = config
+    try:
+
+        async def seed() -> None:
+            await s.identities.seed(
+                cfg.get("security", "admin_user"),
+                cfg.get("security", "admin_password"),
+                cfg.get("security", "admin_email"),
+            )
+
+        print("vigil: waiting for the migration lock and migrating…", file=sys.stderr)
+        applied = await migrate(
+            s.db, timeout=cfg.get_duration("database", "migration_lock_timeout", minimum=1), after=seed
+        )
+        if args.command == "migrate":
+            print("vigil: migrations applied" if applied else "vigil: schema already up to date")
+            return 0
+        if args.admin_command == "reset-admin-password":
+            login = args.login or cfg.get("security", "admin_user")
+            user = await s.identities.find_user(login)
+            if user is None:
+                print(f"vigil: no user {login!r}", file=sys.stderr)
+                return 1
+            await s.identities.set_password(user.id, _password(args.password, "new admin password: "))
+            await s.sessions.revoke_user(user.id)
+            print(f"vigil: password of {login!r} changed; their sessions were revoked")
+            return 0
+        user = await s.identities.create_user(
+            login=args.login,
+            password=_password(args.password, "password: "),
+            email=args.email,
+            name=args.name,
+            is_admin=args.server_admin,
+            org_id=args.org_id,
+            role=args.role,
+        )
+        print(f"vigil: created user {user.login!r} (id {user.id})")
+        return 0
+    finally:
+        await s.db.dispose()
+
+
+def _serve(config: Config) -> int:
+    import uvicorn
+
+    from vigil import logs
+    from vigil.app import create_app
+
+    app = create_app(config)
+    s = app.services
+    logs.setup(s.instance, config.get_choice("log", "level", ["debug", "info", "warning", "error"]))
+    drain = config.get_duration("server", "drain_seconds")
+
+    class DrainingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if s.draining or sig == signal.SIGINT or drain <= 0:
+                super().handle_exit(sig, frame)
+                return
+            s.draining = True
+            timer = threading.Timer(drain, super().handle_exit, args=(sig, frame))
+            timer.daemon = True
+            timer.start()
+
+    server = DrainingServer(
+        uvicorn.Config(
+            app,
+            host=config.get("server", "http_addr"),
+            port=config.get_int("server", "http_port", minimum=0, maximum=65535),
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=30,
+            server_header=False,
+        )
+    )
+    server.run()
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The session-store protocol and the rules every backend shares.
+
+A session token is 32 random bytes (256 bits), given to the browser once and stored only as an
+HMAC keyed with ``[security] secret_key``. Tokens rotate every ``token_rotation_interval_minutes``;
+the previous token stays valid for ``token_rotation_grace_seconds`` so that requests already in
+flight with the old cookie, on any replica, still pass. Exactly one of several concurrent rotations
+wins (a compare-and-set on the current token); the losers are served without a new cookie.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from vigil.auth.passwords import keyed_hash
+
+
+class SessionStoreUnavailable(Exception):
+    """The store cannot be reached; cookie requests answer 503, never a logout."""
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    inactive_ms: int
+    absolute_ms: int
+    rotation_ms: int
+    grace_ms: int
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: int
+    token_hash: str
+    created_at: int
+    rotated_at: int
+    seen_at: int
+    matched_previous: bool = False
+    client_ip: str = ""
+    user_agent: str = ""
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(secret_key: str, token: str) -> str:
+    return keyed_hash(secret_key, token)
+
+
+def is_valid(s: Session, now: int, policy: SessionPolicy) -> bool:
+    """The lifetime and grace rules, identical for every backend."""
+    if now - s.created_at > policy.absolute_ms:
+        return False
+    if now - s.seen_at > policy.inactive_ms:
+        return False
+    return not (s.matched_previous and now - s.rotated_at > policy.grace_ms)
+
+
+def needs_rotation(s: Session, now: int, policy: SessionPolicy) -> bool:
+    return not s.matched_previous and now - s.rotated_at >= policy.rotation_ms
+
+
+class SessionStore(Protocol):
+    name: str
+    policy: SessionPolicy
+
+    async def create(self, user_id: int, client_ip: str, user_agent: str) -> tuple[str, Session]:
+        """A new session and its token (the only time the token exists in clear)."""
+        ...
+
+    async def lookup(self, token: str) -> Session | None:
+        """The live session this token (current, or previous within grace) belongs to."""
+        ...
+
+    async def rotate(self, session: Session) -> str | None:
+        """Rotate if due; the new token when this call won the rotation, else None."""
+        ...
+
+    async def revoke(self, session: Session) -> None: ...
+
+    async def revoke_user(self, user_id: int) -> int:
+        """Revoke every session of a user (password change, disable, delete)."""
+        ...
+
+    async def active_count(self) -> int: ...
+
+    async def cleanup(self) -> int:
+        """Delete expired sessions where the store has no native expiry."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise SessionStoreUnavailable when the store cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,24 @@
+"""The database session store's table (Grafana's user_auth_token, tokens stored hashed)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+
+from vigil.storage.schema import metadata
+
+user_auth_token = Table(
+    "user_auth_token",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, nullable=False),
+    Column("auth_token", String(64), nullable=False, unique=True),
+    Column("prev_auth_token", String(64), nullable=False),
+    Column("user_agent", String(255), nullable=False, server_default=""),
+    Column("client_ip", String(64), nullable=False, server_default=""),
+    Column("seen_at", BigInteger, nullable=False),
+    Column("rotated_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=False, server_default="0"),
+    Index("ix_user_auth_token_prev_auth_token", "prev_auth_token"),
+    Index("ix_user_auth_token_user_id", "user_id"),
+)

@@ -1,0 +1,178 @@
+"""Engine and transactions over SQLite, PostgreSQL and MySQL/MariaDB.
+
+``read()`` gives a connection without a transaction (autocommit; on SQLite a deferred one),
+``write()`` a transaction (``BEGIN IMMEDIATE`` on SQLite, so writers queue instead of failing).
+Connection loss becomes ``AppError(503)``: requests fail fast while the database is away and work
+again, without a restart, when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from vigil.clock import Clock
+from vigil.errors import AppError, ConfigError
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "mysql": "mysql+aiomysql"}
+_ALIASES = {"postgres": "postgresql", "sqlite3": "sqlite", "mariadb": "mysql"}
+
+
+def now_ms(clock: Clock) -> int:
+    return int(clock.now() * 1000)
+
+
+@dataclass(frozen=True)
+class DatabaseOptions:
+    pool_size: int = 10
+    max_overflow: int = 10
+    conn_max_lifetime: int = 14400
+    connect_timeout: float = 3.0
+    query_timeout: float = 30.0
+
+
+def resolve_url(raw: str, data_dir: str | Path) -> URL:
+    """Turn ``[database] url`` into an async SQLAlchemy URL; empty means SQLite under data_dir."""
+    if not raw:
+        raw = f"sqlite:///{Path(data_dir).absolute() / 'vigil.db'}"
+    try:
+        url = make_url(raw)
+    except Exception:
+        raise ConfigError(
+            f"invalid value {raw!r} for [database] url: accepted sqlite:///path, postgresql://… or mysql://…"
+        ) from None
+    backend = url.get_backend_name()
+    backend = _ALIASES.get(backend, backend)
+    if backend not in _DRIVERS:
+        raise ConfigError(
+            f"invalid value {raw!r} for [database] url: accepted sqlite:///path, postgresql://… or mysql://…"
+        )
+    return url.set(drivername=_DRIVERS[backend])
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True for errors that mean 'the database is away', as opposed to a bad statement."""
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, PoolTimeout, socket.gaierror)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            msg = str(exc.orig).lower() if exc.orig is not None else ""
+            # SQLite's own operational errors (syntax, locked) are not outages.
+            return "sqlite" not in type(exc.orig).__module__ or "unable to open" in msg
+    return False
+
+
+class Database:
+    def __init__(self, url: URL, options: DatabaseOptions | None = None) -> None:
+        self.url = url
+        self.options = options or DatabaseOptions()
+        self.dialect = url.get_backend_name()
+        self.engine = self._create_engine()
+        if self.dialect == "sqlite":
+            self._reader = self.engine
+            self._writer = self.engine.execution_options(vigil_write=True)
+        else:
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._writer = self.engine
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.dialect != "sqlite" or not self.url.database or self.url.database == ":memory:":
+            return None
+        return Path(self.url.database)
+
+    def _create_engine(self) -> AsyncEngine:
+        o = self.options
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": o.conn_max_lifetime}
+        connect_args: dict[str, Any] = {}
+        if self.dialect == "postgresql":
+            connect_args = {"timeout": o.connect_timeout, "command_timeout": o.query_timeout}
+            kwargs.update(pool_size=o.pool_size, max_overflow=o.max_overflow, pool_timeout=o.connect_timeout)
+        elif self.dialect == "mysql":
+            connect_args = {"connect_timeout": o.connect_timeout, "charset": "utf8mb4"}
+            kwargs.update(pool_size=o.pool_size, max_overflow=o.max_overflow, pool_timeout=o.connect_timeout)
+        else:
+            path = self.sqlite_path
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            connect_args = {"timeout": 30}
+        engine = create_async_engine(self.url, connect_args=connect_args, **kwargs)
+        if self.dialect == "sqlite":
+            _sqlite_transactions(engine)
+        return engine
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._reader.connect() as conn:
+                yield conn
+        except Exception as exc:
+            if is_disconnect(exc):
+                raise AppError.unavailable("database unavailable") from exc
+            raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._writer.begin() as conn:
+                yield conn
+        except Exception as exc:
+            if is_disconnect(exc):
+                raise AppError.unavailable("database unavailable") from exc
+            raise
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(self.options.connect_timeout + 1):
+                async with self._reader.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def pool_status(self) -> dict[str, int]:
+        pool: Any = self.engine.pool
+        out = {"checked_out": 0, "size": 0}
+        try:
+            out["checked_out"] = int(pool.checkedout())
+            out["size"] = int(pool.size())
+        except AttributeError:
+            pass
+        return out
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let Vigil, not pysqlite, issue BEGIN: IMMEDIATE for writers, deferred for readers."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("vigil_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,6 @@
+"""Import every feature's table module so the shared metadata is complete (migrations, tests)."""
+
+from vigil.auth import tables as auth_tables
+from vigil.sessions import tables as session_tables
+
+__all__ = ["auth_tables", "session_tables"]
