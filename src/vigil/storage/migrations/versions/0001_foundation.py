@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def _stamps() -> list[sa.Column]:
+def _stamps() -> list[sa.Column[int]]:
     return [
         sa.Column("created", sa.BigInteger, nullable=False),
         sa.Column("updated", sa.BigInteger, nullable=False),
