@@ -57,7 +57,7 @@ def test_reset_admin_password_from_flag_and_from_stdin(tmp_path: Path) -> None:
 
 
 def test_create_user_then_refuse_a_duplicate_without_a_traceback(tmp_path: Path) -> None:
-    out = run(tmp_path, "admin", "create-user", "--login", "erin", "--password", "erin-pw", "--role", "Editor")
+    out = run(tmp_path, "admin", "create-user", "--login", "erin", "--password", "erin-pw", "--role=Editor")
     assert out.returncode == 0, out.stderr
     assert "created user 'erin'" in out.stdout
     assert authenticate(tmp_path, "erin", "erin-pw")
