@@ -1,0 +1,1 @@
+"""Dashboards, folders, versions, permissions and search: the tables and the service other features use."""

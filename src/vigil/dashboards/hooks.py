@@ -1,0 +1,50 @@
+"""Extension points other features register on (stars, annotations, alert rules, provisioning).
+
+Each hook runs inside the caller's connection/transaction, so its effect commits or rolls back
+with the dashboard change. Register at import time of the feature's module (every module under
+``vigil.api`` is imported when an app is built).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# (conn, org_id, user_id) -> ids of the dashboards the user starred
+StarredLookup = Callable[[AsyncConnection, int, int], Awaitable[set[int]]]
+# (conn, org_id, dashboard_id, dashboard_uid)
+DashboardDeleted = Callable[[AsyncConnection, int, int, str], Awaitable[None]]
+# (conn, org_id, folder_uid)
+FolderDeleted = Callable[[AsyncConnection, int, str], Awaitable[None]]
+
+_starred: list[StarredLookup] = []
+dashboard_deleted: list[DashboardDeleted] = []
+folder_deleted: list[FolderDeleted] = []
+
+
+def register_starred_lookup(fn: StarredLookup) -> None:
+    """The stars feature registers how to find a user's starred dashboards (one lookup wins)."""
+    _starred.clear()
+    _starred.append(fn)
+
+
+def on_dashboard_deleted(fn: DashboardDeleted) -> None:
+    if fn not in dashboard_deleted:
+        dashboard_deleted.append(fn)
+
+
+def on_folder_deleted(fn: FolderDeleted) -> None:
+    if fn not in folder_deleted:
+        folder_deleted.append(fn)
+
+
+async def starred_ids(conn: AsyncConnection, org_id: int, user_id: int) -> set[int]:
+    """The user's starred dashboard ids; empty while no stars feature is installed."""
+    if not _starred:
+        return set()
+    return await _starred[0](conn, org_id, user_id)
+
+
+def stars_available() -> bool:
+    return bool(_starred)

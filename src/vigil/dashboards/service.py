@@ -1,0 +1,69 @@
+"""Dashboard and folder queries other features call. Every function takes a connection, so it can
+run inside the caller's transaction (``db.read()`` or ``db.write()``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vigil.dashboards.access import (
+    Access,
+    ancestors,
+    can_edit_dashboard,
+    can_edit_folder,
+    can_view_dashboard,
+    can_view_folder,
+    dashboard_permission,
+    folder_permission,
+    folder_tree,
+    load_access,
+)
+from vigil.dashboards.models import Dashboard, Folder
+from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
+
+__all__ = [
+    "Access",
+    "ancestors",
+    "can_edit_dashboard",
+    "can_edit_folder",
+    "can_view_dashboard",
+    "can_view_folder",
+    "dashboard_permission",
+    "folder_permission",
+    "folder_tree",
+    "get_dashboard",
+    "get_folder",
+    "is_provisioned",
+    "load_access",
+]
+
+
+async def get_dashboard(
+    conn: AsyncConnection, org_id: int, *, uid: str | None = None, id: int | None = None
+) -> Dashboard | None:
+    """A dashboard of the org by uid or by id (None when absent)."""
+    if uid is None and id is None:
+        raise ValueError("uid or id is required")
+    cond = dashboard.c.uid == uid if uid is not None else dashboard.c.id == id
+    row = (await conn.execute(select(dashboard).where(and_(dashboard.c.org_id == org_id, cond)))).first()
+    return Dashboard.from_row(row) if row else None
+
+
+async def get_folder(
+    conn: AsyncConnection, org_id: int, *, uid: str | None = None, id: int | None = None
+) -> Folder | None:
+    """A folder of the org by uid or by id (None when absent)."""
+    if uid is None and id is None:
+        raise ValueError("uid or id is required")
+    cond = folder.c.uid == uid if uid is not None else folder.c.id == id
+    row = (await conn.execute(select(folder).where(and_(folder.c.org_id == org_id, cond)))).first()
+    return Folder.from_row(row) if row else None
+
+
+async def is_provisioned(conn: AsyncConnection, dashboard_id: int) -> bool:
+    row = (
+        await conn.execute(
+            select(dashboard_provisioning.c.id).where(dashboard_provisioning.c.dashboard_id == dashboard_id)
+        )
+    ).first()
+    return row is not None
