@@ -1,0 +1,1 @@
+"""Annotations: dashboard and organisation events, points and regions, with tags."""

@@ -1,0 +1,1 @@
+"""Playlists: ordered lists of dashboards (by uid or by tag) cycled on an interval."""

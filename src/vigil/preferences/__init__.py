@@ -1,0 +1,1 @@
+"""User, team and org preferences, and starred dashboards."""

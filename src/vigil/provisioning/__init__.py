@@ -1,0 +1,1 @@
+"""Provisioning of data sources and dashboards from YAML files under ``[paths] provisioning``."""

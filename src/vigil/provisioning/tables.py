@@ -1,0 +1,24 @@
+"""What the provisioner last wrote for each provisioned data source (dashboards are recorded in the
+dashboards feature's ``dashboard_provisioning`` table)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, UniqueConstraint
+
+from vigil.storage.schema import metadata
+
+# check_sum: sha256 of the provisioned definition (after $VAR expansion); ds_version: the data
+# source's version right after the provisioner wrote it. Same checksum and same version → nothing to do.
+provisioning_datasource = Table(
+    "provisioning_datasource",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("name", String(190), nullable=False),
+    Column("ds_uid", String(40), nullable=False),
+    Column("ds_version", Integer, nullable=False),
+    Column("check_sum", String(64), nullable=False),
+    Column("file", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    UniqueConstraint("org_id", "name"),
+)

@@ -1,0 +1,1 @@
+"""Dashboard snapshots: a frozen copy of a dashboard's JSON, shared by key, deleted by delete key."""
