@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 StarredLookup = Callable[[AsyncConnection, int, int], Awaitable[set[int]]]
 # (conn, org_id, dashboard_id, dashboard_uid)
 DashboardDeleted = Callable[[AsyncConnection, int, int, str], Awaitable[None]]
-# (conn, org_id, folder_uid)
-FolderDeleted = Callable[[AsyncConnection, int, str], Awaitable[None]]
+# (conn, org_id, folder_uid, force_delete_rules): may raise AppError to refuse the deletion
+FolderDeleted = Callable[[AsyncConnection, int, str, bool], Awaitable[None]]
 
 _starred: list[StarredLookup] = []
 dashboard_deleted: list[DashboardDeleted] = []
@@ -41,10 +41,36 @@ def on_folder_deleted(fn: FolderDeleted) -> None:
 
 async def starred_ids(conn: AsyncConnection, org_id: int, user_id: int) -> set[int]:
     """The user's starred dashboard ids; empty while no stars feature is installed."""
-    if not _starred:
+    if _starred:
+        return await _starred[0](conn, org_id, user_id)
+    try:
+        from vigil.preferences import service as prefs
+    except ImportError:  # the stars feature is not installed: nobody has stars
         return set()
-    return await _starred[0](conn, org_id, user_id)
+    return set(await prefs.starred_ids(conn, org_id, user_id))
 
 
 def stars_available() -> bool:
     return bool(_starred)
+
+
+# (conn, org_id, user_id, team_ids) -> uid of the caller's home dashboard ("" for the built-in one)
+HomeLookup = Callable[[AsyncConnection, int, int, list[int]], Awaitable[str]]
+_home: list[HomeLookup] = []
+
+
+def register_home_lookup(fn: HomeLookup) -> None:
+    """The preferences feature registers how to find the effective home dashboard uid."""
+    _home.clear()
+    _home.append(fn)
+
+
+async def home_dashboard_uid(conn: AsyncConnection, org_id: int, user_id: int, team_ids: list[int]) -> str:
+    if _home:
+        return await _home[0](conn, org_id, user_id, team_ids)
+    try:
+        from vigil.preferences import service as prefs
+    except ImportError:  # the preferences feature is not installed
+        return ""
+    found = await prefs.effective(conn, org_id, user_id, team_ids)
+    return str(getattr(found, "home_dashboard_uid", "") or "")
