@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from vigil.annotations import service as annotations
+from vigil.annotations import service as annots
 from vigil.auth.models import Identity
 from vigil.dashboards import hooks
 from vigil.dashboards.models import EDIT, VIEW, Dashboard
@@ -26,7 +26,7 @@ from vigil.http.responses import json_response, message
 from vigil.storage.db import now_ms
 
 router = APIRouter()
-hooks.on_dashboard_deleted(annotations.forget_dashboard)
+hooks.on_dashboard_deleted(annots.forget_dashboard)
 
 MAX_SCAN_ROUNDS = 20
 
@@ -48,7 +48,7 @@ class DashboardAccess:
         """0 for a dashboard that does not exist."""
         if uid in self._levels:
             return self._levels[uid]
-        ref = await annotations.dashboard_ref(self.conn, self.who.org_id, uid=uid)
+        ref = await annots.dashboard_ref(self.conn, self.who.org_id, uid=uid)
         if ref is None:
             value = 0
         else:
@@ -96,15 +96,15 @@ def _int(request: Request, name: str) -> int | None:
         raise AppError.bad_request(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _query(request: Request, org_id: int) -> annotations.Query:
+def _query(request: Request, org_id: int) -> annots.Query:
     p = request.query_params
     kind = (p.get("type") or "").strip() or None
     if kind not in (None, "annotation", "alert"):
         raise AppError.bad_request("type must be annotation or alert")
-    limit = _int(request, "limit") or annotations.DEFAULT_LIMIT
+    limit = _int(request, "limit") or annots.DEFAULT_LIMIT
     tags = [t.strip() for t in p.getlist("tags") + p.getlist("tag") if t.strip()]
     start, end = _int(request, "from"), _int(request, "to")
-    return annotations.Query(
+    return annots.Query(
         org_id=org_id,
         start=start if start else None,
         end=end if end else None,
@@ -115,19 +115,19 @@ def _query(request: Request, org_id: int) -> annotations.Query:
         kind=kind,
         tags=tags,
         match_any=(p.get("matchAny") or "").strip().lower() in ("true", "1"),
-        limit=max(1, min(limit, annotations.MAX_LIMIT)),
+        limit=max(1, min(limit, annots.MAX_LIMIT)),
     )
 
 
-async def _visible(conn: AsyncConnection, who: Identity, q: annotations.Query) -> list[dict[str, Any]]:
+async def _visible(conn: AsyncConnection, who: Identity, q: annots.Query) -> list[dict[str, Any]]:
     """Up to ``q.limit`` matching annotations the caller may read."""
     access = DashboardAccess(conn, who)
     if access.is_admin:
-        return await annotations.find(conn, q)
+        return await annots.find(conn, q)
     out: list[dict[str, Any]] = []
     offset = 0
     for _ in range(MAX_SCAN_ROUNDS):
-        batch = await annotations.find(conn, q, offset)
+        batch = await annots.find(conn, q, offset)
         for item in batch:
             if await access.can_read(item["dashboardUID"]):
                 out.append(item)
@@ -145,7 +145,7 @@ async def find_annotations(request: Request, who: Identity = Depends(viewer)) ->
     async with services(request).db.read() as conn:
         dash_id = _int(request, "dashboardId")
         if q.dashboard_uid is None and dash_id:
-            ref = await annotations.dashboard_ref(conn, who.org_id, id=dash_id)
+            ref = await annots.dashboard_ref(conn, who.org_id, id=dash_id)
             if ref is None:
                 return json_response([])
             q.dashboard_uid = ref[1]
@@ -157,7 +157,7 @@ async def annotation_tags(request: Request, who: Identity = Depends(viewer)) -> 
     limit = _int(request, "limit") or 100
     prefix = (request.query_params.get("tag") or "").strip()
     async with services(request).db.read() as conn:
-        tags = await annotations.tag_counts(conn, who.org_id, prefix, max(1, min(limit, 10_000)))
+        tags = await annots.tag_counts(conn, who.org_id, prefix, max(1, min(limit, 10_000)))
     return json_response({"result": {"tags": tags}})
 
 
@@ -168,11 +168,11 @@ async def _target(conn: AsyncConnection, who: Identity, body: dict[str, Any]) ->
     if uid:
         if not isinstance(uid, str):
             raise AppError.bad_request("bad request data: dashboardUID must be a string")
-        ref = await annotations.dashboard_ref(conn, who.org_id, uid=uid)
+        ref = await annots.dashboard_ref(conn, who.org_id, uid=uid)
     elif raw_id:
         if isinstance(raw_id, bool) or not isinstance(raw_id, int):
             raise AppError.bad_request("bad request data: dashboardId must be an integer")
-        ref = await annotations.dashboard_ref(conn, who.org_id, id=raw_id)
+        ref = await annots.dashboard_ref(conn, who.org_id, id=raw_id)
     else:
         return 0, ""
     if ref is None:
@@ -185,11 +185,11 @@ async def create_annotation(request: Request, who: Identity = Depends(viewer)) -
     s = services(request)
     body = await json_object(request)
     now = now_ms(s.clock)
-    new = annotations.parse_new(body, now)
+    new = annots.parse_new(body, now)
     async with s.db.write() as conn:
         new.dashboard_id, new.dashboard_uid = await _target(conn, who, body)
         await DashboardAccess(conn, who).require_write(new.dashboard_uid)
-        new_id = await annotations.insert(conn, who.org_id, who.user_id, new, now)
+        new_id = await annots.insert(conn, who.org_id, who.user_id, new, now)
     return message("Annotation added", id=new_id)
 
 
@@ -197,10 +197,10 @@ async def create_annotation(request: Request, who: Identity = Depends(viewer)) -
 async def create_graphite_annotation(request: Request, who: Identity = Depends(viewer)) -> Response:
     s = services(request)
     now = now_ms(s.clock)
-    new = annotations.parse_graphite(await json_object(request), now)
+    new = annots.parse_graphite(await json_object(request), now)
     async with s.db.write() as conn:
         await DashboardAccess(conn, who).require_write("")
-        new_id = await annotations.insert(conn, who.org_id, who.user_id, new, now)
+        new_id = await annots.insert(conn, who.org_id, who.user_id, new, now)
     return message("Graphite annotation added", id=new_id)
 
 
@@ -214,9 +214,9 @@ async def mass_delete_annotations(request: Request, who: Identity = Depends(view
         if one:
             if isinstance(one, bool) or not isinstance(one, int):
                 raise AppError.bad_request("bad request data: annotationId must be an integer")
-            current = await annotations.get_stored(conn, who.org_id, one)
+            current = await annots.get_stored(conn, who.org_id, one)
             await access.require_write(current.dashboard_uid)
-            await annotations.remove(conn, [one])
+            await annots.remove(conn, [one])
         else:
             _, uid = await _target(conn, who, body)
             if not uid:
@@ -225,16 +225,14 @@ async def mass_delete_annotations(request: Request, who: Identity = Depends(view
             panel = body.get("panelId")
             if panel is not None and (isinstance(panel, bool) or not isinstance(panel, int)):
                 raise AppError.bad_request("bad request data: panelId must be an integer")
-            await annotations.remove(conn, await annotations.ids_on(conn, who.org_id, uid, panel or None))
+            await annots.remove(conn, await annots.ids_on(conn, who.org_id, uid, panel or None))
     return message("Annotations deleted")
 
 
 @router.get("/api/annotations/{annotation_id}")
 async def get_annotation(annotation_id: int, request: Request, who: Identity = Depends(viewer)) -> Response:
     async with services(request).db.read() as conn:
-        found = await annotations.find(
-            conn, annotations.Query(org_id=who.org_id, annotation_id=annotation_id)
-        )
+        found = await annots.find(conn, annots.Query(org_id=who.org_id, annotation_id=annotation_id))
         if not found or not await DashboardAccess(conn, who).can_read(found[0]["dashboardUID"]):
             raise AppError.not_found("Annotation not found")
     return json_response(found[0])
@@ -244,12 +242,12 @@ async def _change(request: Request, who: Identity, annotation_id: int, replace: 
     s = services(request)
     body = await json_object(request)
     async with s.db.write() as conn:
-        current = await annotations.get_stored(conn, who.org_id, annotation_id)
+        current = await annots.get_stored(conn, who.org_id, annotation_id)
         access = DashboardAccess(conn, who)
         if not await access.can_read(current.dashboard_uid):
             raise AppError.not_found("Annotation not found")
         await access.require_write(current.dashboard_uid)
-        await annotations.change(conn, current, body, replace=replace, now=now_ms(s.clock))
+        await annots.change(conn, current, body, replace=replace, now=now_ms(s.clock))
 
 
 @router.put("/api/annotations/{annotation_id}")
@@ -271,10 +269,10 @@ async def delete_annotation(
     annotation_id: int, request: Request, who: Identity = Depends(viewer)
 ) -> Response:
     async with services(request).db.write() as conn:
-        current = await annotations.get_stored(conn, who.org_id, annotation_id)
+        current = await annots.get_stored(conn, who.org_id, annotation_id)
         access = DashboardAccess(conn, who)
         if not await access.can_read(current.dashboard_uid):
             raise AppError.not_found("Annotation not found")
         await access.require_write(current.dashboard_uid)
-        await annotations.remove(conn, [annotation_id])
+        await annots.remove(conn, [annotation_id])
     return message("Annotation deleted")
