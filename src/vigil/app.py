@@ -31,6 +31,7 @@ from vigil.auth.service import IdentityService
 from vigil.auth.serviceaccounts import ServiceAccounts
 from vigil.clock import Clock, SystemClock
 from vigil.config import Config
+from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
 from vigil.sessions import build_store
@@ -62,6 +63,7 @@ class Services:
     auth: Authenticator
     bruteforce: BruteForceGuard
     metrics: Metrics
+    datasources: DataSourceService
     instance: str
     cookie: CookieSettings
     root_url: str
@@ -136,6 +138,15 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
             window_seconds=config.get_duration("security", "brute_force_window", minimum=1),
         ),
         metrics=Metrics(),
+        datasources=DataSourceService(
+            db,
+            clock,
+            secret_key,
+            timeout=config.get_duration("dataproxy", "timeout", minimum=0.1),
+            row_limit=config.get_int("dataproxy", "row_limit", minimum=1),
+            sqlite_allowed_dirs=[p.strip() for p in config.get("dataproxy", "sqlite_allowed_dirs").split(",")],
+            protected_paths=[db.sqlite_path] if db.sqlite_path else [],
+        ),
         instance=instance,
         cookie=CookieSettings(
             name=config.get("session", "cookie_name") or "vigil_session",
@@ -211,6 +222,8 @@ class VigilApp:
         s.tasks.clear()
         with contextlib.suppress(Exception):
             await s.sessions.close()
+        with contextlib.suppress(Exception):
+            await s.datasources.close()
         await s.db.dispose()
 
     async def _housekeeping(self) -> None:
