@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import signal
 import sys
@@ -171,13 +172,22 @@ def _serve(config: Config) -> int:
 
     class DrainingServer(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
-            if s.draining or sig == signal.SIGINT or drain <= 0:
-                super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM and drain > 0 and not s.draining:
+                s.draining = True
+                logging.getLogger("vigil.app").info(
+                    "SIGTERM: draining for %ss (health answers 503, requests still served)", drain
+                )
+                timer = threading.Timer(drain, self._end_drain)
+                timer.daemon = True
+                timer.start()
                 return
-            s.draining = True
-            timer = threading.Timer(drain, super().handle_exit, args=(sig, frame))
-            timer.daemon = True
-            timer.start()
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                # A drained, graceful stop is a clean exit (0): uvicorn would re-raise the signal.
+                self._captured_signals = [x for x in self._captured_signals if x != signal.SIGTERM]
+
+        def _end_drain(self) -> None:
+            self.should_exit = True
 
     server = DrainingServer(
         uvicorn.Config(

@@ -59,7 +59,11 @@ def is_valid(s: Session, now: int, policy: SessionPolicy) -> bool:
 
 
 def needs_rotation(s: Session, now: int, policy: SessionPolicy) -> bool:
-    return not s.matched_previous and now - s.rotated_at >= policy.rotation_ms
+    """Due every rotation interval, or sooner when the inactive lifetime is short: a rotation is what
+    records use (``seen_at``), so it must happen at least twice per inactive lifetime, or a session
+    used more often than its inactive lifetime would still expire."""
+    interval = min(policy.rotation_ms, policy.inactive_ms // 2)
+    return not s.matched_previous and now - s.rotated_at >= interval
 
 
 class SessionStore(Protocol):

@@ -1,6 +1,7 @@
 """Engine and transactions over SQLite, PostgreSQL and MySQL/MariaDB.
 
-``read()`` gives a connection without a transaction (autocommit; on SQLite a deferred one),
+``read()`` gives a connection for reading (autocommit on PostgreSQL; a short transaction that is
+rolled back on MySQL and a deferred one on SQLite),
 ``write()`` a transaction (``BEGIN IMMEDIATE`` on SQLite, so writers queue instead of failing).
 Connection loss becomes ``AppError(503)``: requests fail fast while the database is away and work
 again, without a restart, when it returns.
@@ -61,8 +62,44 @@ def resolve_url(raw: str, data_dir: str | Path) -> URL:
     return url.set(drivername=_DRIVERS[backend])
 
 
+_MYSQL_CONNECTION_LOST = {2003, 2006, 2013, 2055}  # can't connect, gone away, lost during query
+
+
+def _driver_disconnect(exc: BaseException) -> bool:
+    """A driver's own error, not wrapped by SQLAlchemy (e.g. raised while a pooled connection is
+    reset on check-in), that means the connection is gone."""
+    module = type(exc).__module__ or ""
+    name = type(exc).__name__
+    if module.startswith(("pymysql", "aiomysql")):
+        if name == "InterfaceError":
+            return True
+        return name == "OperationalError" and bool(exc.args) and exc.args[0] in _MYSQL_CONNECTION_LOST
+    if module.startswith("asyncpg"):
+        if any(c.__name__ == "PostgresConnectionError" for c in type(exc).__mro__):
+            return True
+        return name in ("InterfaceError", "ConnectionDoesNotExistError") and "closed" in str(exc).lower()
+    return False
+
+
 def is_disconnect(exc: BaseException) -> bool:
-    """True for errors that mean 'the database is away', as opposed to a bad statement."""
+    """True for errors that mean 'the database is away', as opposed to a bad statement.
+
+    Follows the chain of causes: drivers raise connection loss wrapped in their own errors."""
+    if isinstance(exc, AppError):
+        return False
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_disconnect_one(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_disconnect_one(exc: BaseException) -> bool:
+    if _driver_disconnect(exc):
+        return True
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, PoolTimeout, socket.gaierror)):
         return True
     if isinstance(exc, DBAPIError):
@@ -84,8 +121,15 @@ class Database:
         if self.dialect == "sqlite":
             self._reader = self.engine
             self._writer = self.engine.execution_options(vigil_write=True)
-        else:
+        elif self.dialect == "postgresql":
+            # asyncpg's autocommit is client-side: reads skip the BEGIN and ROLLBACK round trips.
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._writer = self.engine
+        else:
+            # MySQL: a short transaction ended by the pool's rollback. A per-checkout AUTOCOMMIT costs
+            # round trips here, and SQLAlchemy's reset of it on check-in, when it meets a lost
+            # connection, drops the connection's pool slot (the pool drained in an outage).
+            self._reader = self.engine
             self._writer = self.engine
 
     @property

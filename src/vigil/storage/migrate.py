@@ -1,8 +1,10 @@
 """Schema migrations under a cross-replica lock that waits.
 
-PostgreSQL: a session advisory lock; MySQL/MariaDB: ``GET_LOCK``; SQLite: an exclusive ``flock`` on a
-file beside the database (SQLite serves one host only). Exactly one replica migrates; the others
-wait for the lock, find the schema at head and go on. ``after`` (seeding) runs under the same lock.
+PostgreSQL: a session advisory lock (PostgreSQL scopes it to the database); MySQL/MariaDB:
+``GET_LOCK`` on a name that includes the database name (MySQL's named locks are server-wide);
+SQLite: an exclusive ``flock`` on a file beside the database (SQLite serves one host only).
+Exactly one replica migrates; the others wait for the lock, find the schema at head and go on.
+``after`` (seeding) runs under the same lock.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def heads() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+def mysql_lock_name(db: Database) -> str:
+    """The GET_LOCK name: per database, since MySQL's named locks span the whole server."""
+    return f"{LOCK_NAME}:{db.url.database or ''}"[:64]
+
+
 @asynccontextmanager
 async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
@@ -84,7 +91,7 @@ async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
         else:
             got = (
                 await conn.execute(
-                    text("SELECT GET_LOCK(:n, :t)"), {"n": LOCK_NAME, "t": max(1, int(timeout))}
+                    text("SELECT GET_LOCK(:n, :t)"), {"n": mysql_lock_name(db), "t": max(1, int(timeout))}
                 )
             ).scalar()
             if got != 1:
@@ -92,7 +99,7 @@ async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
             try:
                 yield
             finally:
-                await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": LOCK_NAME})
+                await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": mysql_lock_name(db)})
 
 
 def _current(sync_conn: Any) -> set[str]:
