@@ -22,7 +22,13 @@ from vigil.storage.db import now_ms
 
 router = APIRouter()
 
+
+async def _home_uid(conn: AsyncConnection, org_id: int, user_id: int, team_ids: list[int]) -> str:
+    return (await prefs.effective(conn, org_id, user_id, team_ids)).home_dashboard_uid
+
+
 hooks.register_starred_lookup(prefs.starred_ids)
+hooks.register_home_lookup(_home_uid)
 hooks.on_dashboard_deleted(prefs.forget_dashboard)
 
 TEAM_ADMIN = 4

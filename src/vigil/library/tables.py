@@ -1,8 +1,9 @@
-"""Library elements and the dashboards connected to them."""
+"""Library elements. Their connections are not stored: a dashboard is connected to an element when its
+JSON has a panel with ``libraryPanel.uid`` set to the element's uid (see ``service.connections``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 
 from vigil.storage.schema import metadata
@@ -28,20 +29,4 @@ library_element = Table(
     Column("updated_by", Integer, nullable=False, server_default="0"),
     UniqueConstraint("org_id", "uid"),
     UniqueConstraint("org_id", "folder_uid", "name", "kind"),
-)
-
-# kind 1 = a dashboard (connection_uid is its uid)
-library_element_connection = Table(
-    "library_element_connection",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("org_id", Integer, nullable=False),
-    Column("element_id", Integer, nullable=False),
-    Column("kind", Integer, nullable=False, server_default="1"),
-    Column("connection_uid", String(40), nullable=False),
-    Column("connection_id", Integer, nullable=False, server_default="0"),
-    Column("created", BigInteger, nullable=False),
-    Column("created_by", Integer, nullable=False, server_default="0"),
-    UniqueConstraint("element_id", "kind", "connection_uid"),
-    Index("ix_library_element_connection_org_id_connection_uid", "org_id", "connection_uid"),
 )

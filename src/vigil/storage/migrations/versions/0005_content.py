@@ -127,28 +127,6 @@ def upgrade() -> None:
             "org_id", "folder_uid", "name", "kind", name="uq_library_element_org_id_folder_uid_name_kind"
         ),
     )
-    op.create_table(
-        "library_element_connection",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("org_id", sa.Integer, nullable=False),
-        sa.Column("element_id", sa.Integer, nullable=False),
-        sa.Column("kind", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("connection_uid", sa.String(40), nullable=False),
-        sa.Column("connection_id", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("created", sa.BigInteger, nullable=False),
-        sa.Column("created_by", sa.Integer, nullable=False, server_default="0"),
-        sa.UniqueConstraint(
-            "element_id",
-            "kind",
-            "connection_uid",
-            name="uq_library_element_connection_element_id_kind_connection_uid",
-        ),
-    )
-    op.create_index(
-        "ix_library_element_connection_org_id_connection_uid",
-        "library_element_connection",
-        ["org_id", "connection_uid"],
-    )
 
     op.create_table(
         "playlist",
@@ -191,7 +169,6 @@ def downgrade() -> None:
         "provisioning_datasource",
         "playlist_item",
         "playlist",
-        "library_element_connection",
         "library_element",
         "dashboard_snapshot",
         "annotation_tag",
