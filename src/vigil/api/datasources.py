@@ -168,3 +168,35 @@ async def health_by_uid(uid: str, request: Request, who: Identity = Depends(view
 @router.get("/api/datasources/{ds_id}/health")
 async def health_by_id(ds_id: str, request: Request, who: Identity = Depends(viewer)) -> Response:
     return await _health(request, await _by(request, who, ds_id=ds_id))
+
+
+# -- proxy --------------------------------------------------------------------------------------
+
+_PROXY_METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+
+
+@router.api_route("/api/datasources/proxy/uid/{uid}", methods=_PROXY_METHODS)
+@router.api_route("/api/datasources/proxy/uid/{uid}/{path:path}", methods=_PROXY_METHODS)
+async def proxy_by_uid(
+    uid: str, request: Request, who: Identity = Depends(viewer), path: str = ""
+) -> Response:
+    from vigil.datasources.proxy import forward, proxy_path
+
+    ds = await _by(request, who, uid=uid)
+    return await forward(services(request).datasources, who, ds, proxy_path(_raw_path(request), 6), request)
+
+
+@router.api_route("/api/datasources/proxy/{ds_id}", methods=_PROXY_METHODS)
+@router.api_route("/api/datasources/proxy/{ds_id}/{path:path}", methods=_PROXY_METHODS)
+async def proxy_by_id(
+    ds_id: str, request: Request, who: Identity = Depends(viewer), path: str = ""
+) -> Response:
+    from vigil.datasources.proxy import forward, proxy_path
+
+    ds = await _by(request, who, ds_id=ds_id)
+    return await forward(services(request).datasources, who, ds, proxy_path(_raw_path(request), 5), request)

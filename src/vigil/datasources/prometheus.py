@@ -11,7 +11,6 @@ seconds. Template variables are escaped for PromQL (see ``variables``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -122,24 +121,6 @@ class PrometheusPlugin(DataSourcePlugin):
 
     # -- HTTP -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def auth_headers(inst: Instance) -> dict[str, str]:
-        """Basic auth and custom headers of the data source (also injected by the proxy)."""
-        ds = inst.ds
-        headers: dict[str, str] = {}
-        if ds.basic_auth:
-            pw = inst.secure.get("basicAuthPassword", "")
-            token = base64.b64encode(f"{ds.basic_auth_user}:{pw}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        i = 1
-        while True:
-            name = inst.json.get(f"httpHeaderName{i}")
-            if not name:
-                break
-            headers[str(name)] = inst.secure.get(f"httpHeaderValue{i}", "")
-            i += 1
-        return headers
-
     def _timeout(self, inst: Instance) -> float:
         t = inst.json.get("timeout")
         if isinstance(t, (int, float)) and t > 0:
@@ -163,7 +144,7 @@ class PrometheusPlugin(DataSourcePlugin):
             items.append(("timeout", str(qt)))
         method = str(inst.json.get("httpMethod") or "POST").upper()
         client = self.ctx.http_client(inst)
-        headers = self.auth_headers(inst)
+        headers = self.proxy_headers(inst)
         timeout = self._timeout(inst)
         try:
             if method == "GET" or path.startswith("api/v1/label/"):

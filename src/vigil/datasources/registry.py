@@ -142,6 +142,23 @@ class DataSourcePlugin:
                 out[key] = interpolate_text(value, scope, self.escape_context())
         return out
 
+    def proxy_headers(self, inst: Instance) -> dict[str, str]:
+        """Credentials of the data source for outgoing HTTP: basic auth and custom headers
+        (``jsonData.httpHeaderName<n>`` with ``secureJsonData.httpHeaderValue<n>``)."""
+        import base64
+
+        ds = inst.ds
+        headers: dict[str, str] = {}
+        if ds.basic_auth:
+            pw = inst.secure.get("basicAuthPassword", "")
+            token = base64.b64encode(f"{ds.basic_auth_user}:{pw}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        i = 1
+        while inst.json.get(f"httpHeaderName{i}"):
+            headers[str(inst.json[f"httpHeaderName{i}"])] = inst.secure.get(f"httpHeaderValue{i}", "")
+            i += 1
+        return headers
+
     def escape_context(self) -> str:
         """Which escaping applies to variable values: ``text``, ``promql`` or ``sql-<dialect>``."""
         return "text"
