@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="configuration")
     cfg_sub = cfg.add_subparsers(dest="config_command", required=True)
     cfg_sub.add_parser("show", help="print the effective configuration, secrets masked")
+    cl = sub.add_parser("cluster", help="local HA cluster: N replicas behind a real load balancer")
+    cl_sub = cl.add_subparsers(dest="cluster_command", required=True)
+    up = cl_sub.add_parser("up", help="start replicas and HAProxy or nginx in front; Ctrl-C stops them")
+    up.add_argument("--replicas", type=int, default=3)
+    up.add_argument("--db", help="database URL shared by the replicas (default [database] url)")
+    up.add_argument("--session", default=None, help="PROVIDER[:CONFIG], e.g. redis://127.0.0.1:6379/0")
+    up.add_argument("--lb", choices=["haproxy", "nginx"], default="haproxy")
+    up.add_argument("--balance", choices=["roundrobin", "leastconn"], default="roundrobin")
+    up.add_argument("--sticky", action="store_true", help="cookie stickiness (needed by file sessions)")
+    up.add_argument("--port", type=int, default=3000, help="load balancer port; replicas use the next ones")
+    cl_sub.add_parser("status", help="show the local cluster started by `vigil cluster up`")
     adm = sub.add_parser("admin", help="administration")
     adm_sub = adm.add_subparsers(dest="admin_command", required=True)
     rp = adm_sub.add_parser("reset-admin-password", help="set the password of the server admin")
@@ -98,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args, dict(os.environ))
         if args.command == "server":
             return _serve(config)
+        if args.command == "cluster":
+            return _cluster(args, config)
         if args.command == "config":
             for line in config.unknown:
                 print(f"; warning: ignored unknown setting: {line}")
@@ -157,6 +170,36 @@ async def _offline(args: argparse.Namespace, config: Config) -> int:
         return 0
     finally:
         await s.db.dispose()
+
+
+def _cluster(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from vigil.cluster.local import ClusterSpec, cluster_status, cluster_up
+    from vigil.storage.db import resolve_url
+
+    data = Path(config.get("paths", "data")).absolute()
+    if args.cluster_command == "status":
+        return cluster_status(data)
+    db_url = args.db if args.db is not None else config.get("database", "url")
+    if not db_url:
+        db_url = resolve_url("", data).set(drivername="sqlite").render_as_string(hide_password=False)
+    session = args.session or config.get("session", "provider")
+    if args.session is None and config.get("session", "provider_config"):
+        session += ":" + config.get("session", "provider_config")
+    spec = ClusterSpec(
+        replicas=args.replicas,
+        db_url=db_url,
+        session=session,
+        lb=args.lb,
+        sticky=args.sticky,
+        port=args.port,
+        balance=args.balance,
+        run_dir=data / "cluster",
+        config_file=args.config,
+        settings=list(args.set),
+    )
+    return cluster_up(spec)
 
 
 def _serve(config: Config) -> int:

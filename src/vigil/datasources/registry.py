@@ -180,7 +180,7 @@ class DataSourcePlugin:
 
 
 _TYPES: dict[str, type[DataSourcePlugin]] = {}
-TYPE_MODULES = ("testdata", "prometheus")
+TYPE_MODULES = ("testdata", "prometheus", "sql")
 
 
 def register(cls: type[DataSourcePlugin]) -> type[DataSourcePlugin]:

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from vigil.auth.authenticate import parse_credentials
 from vigil.auth.models import Identity
+from vigil.auth.proxy import auth_proxy
 from vigil.errors import AppError
 
 if TYPE_CHECKING:
@@ -43,6 +44,20 @@ async def optional_identity(request: Request) -> Identity | None:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     s = services(request)
+    proxy = None if "authorization" in request.headers else auth_proxy(request.app.state)
+    proxy_user = request.headers.get(proxy.settings.header_name) if proxy is not None else None
+    if proxy is not None and proxy_user:
+        found = await proxy.authenticate(
+            proxy_user,
+            request.headers,
+            client_ip(request),
+            request.cookies.get(s.cookie.name),
+            request.headers.get("x-grafana-org-id"),
+        )
+        if found.new_session_token:
+            set_cookie_header(request, session_cookie(s, found.new_session_token))
+        request.state.identity = found.identity
+        return found.identity
     creds = parse_credentials(request.headers.get("authorization"), request.cookies.get(s.cookie.name))
     if creds is None:
         return None
