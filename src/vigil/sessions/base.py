@@ -14,10 +14,22 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vigil.auth.passwords import keyed_hash
+from vigil.errors import AppError
 
 
-class SessionStoreUnavailable(Exception):
-    """The store cannot be reached; cookie requests answer 503, never a logout."""
+class SessionStoreUnavailable(AppError):
+    """The store cannot be reached; cookie requests answer 503, never a logout.
+
+    It is an ``AppError(503, "session store unavailable")`` so that wherever it escapes (login,
+    logout, auth proxy) the client gets the same JSON answer; ``detail`` (logs, startup) says why.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(503, "session store unavailable")
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"session store unavailable: {self.detail}" if self.detail else self.message
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,16 @@ def needs_rotation(s: Session, now: int, policy: SessionPolicy) -> bool:
     return not s.matched_previous and now - s.rotated_at >= interval
 
 
+def expires_at(created_at: int, seen_at: int, policy: SessionPolicy) -> int:
+    """When a session dies if nothing happens (epoch ms): the earlier of its two lifetimes."""
+    return min(created_at + policy.absolute_ms, seen_at + policy.inactive_ms)
+
+
+def new_session_id() -> str:
+    """Identifier of a session in the key-value and file stores (not a secret: never a credential)."""
+    return secrets.token_hex(12)
+
+
 class SessionStore(Protocol):
     name: str
     policy: SessionPolicy
@@ -96,6 +118,14 @@ class SessionStore(Protocol):
 
     async def ping(self) -> None:
         """Raise SessionStoreUnavailable when the store cannot be reached."""
+        ...
+
+    async def cache_get(self, key: str) -> str | None:
+        """A small shared value (auth-proxy user sync), None when absent or expired."""
+        ...
+
+    async def cache_set(self, key: str, value: str, ttl_seconds: float) -> None:
+        """Store a small shared value that expires after ``ttl_seconds``."""
         ...
 
     async def close(self) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from vigil.clock import Clock
 from vigil.errors import AppError
@@ -14,6 +15,7 @@ from vigil.sessions.base import (
     is_valid,
     new_token,
 )
+from vigil.sessions.tables import session_cache as c
 from vigil.sessions.tables import user_auth_token as t
 from vigil.storage import Database, now_ms
 
@@ -132,7 +134,29 @@ class DatabaseSessionStore:
                     )
                 )
             )
+            await conn.execute(delete(c).where(c.c.expires_at < now))
         return int(result.rowcount)
+
+    async def cache_get(self, key: str) -> str | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(select(c.c.value, c.c.expires_at).where(c.c.cache_key == key))).first()
+        if row is None or row.expires_at <= self._now():
+            return None
+        return str(row.value)
+
+    async def cache_set(self, key: str, value: str, ttl_seconds: float) -> None:
+        expires = self._now() + int(ttl_seconds * 1000)
+        for _ in range(3):
+            try:
+                async with self.db.write() as conn:
+                    changed = await conn.execute(
+                        update(c).where(c.c.cache_key == key).values(value=value, expires_at=expires)
+                    )
+                    if changed.rowcount == 0:
+                        await conn.execute(insert(c).values(cache_key=key, value=value, expires_at=expires))
+                return
+            except IntegrityError:
+                continue  # another replica inserted the same key first: update it on the next pass
 
     async def ping(self) -> None:
         try:

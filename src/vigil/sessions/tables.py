@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from vigil.storage.schema import metadata
 
@@ -21,4 +21,14 @@ user_auth_token = Table(
     Column("revoked_at", BigInteger, nullable=False, server_default="0"),
     Index("ix_user_auth_token_prev_auth_token", "prev_auth_token"),
     Index("ix_user_auth_token_user_id", "user_id"),
+)
+
+# Small shared values with an expiry (the auth-proxy user-sync cache) for the database provider.
+session_cache = Table(
+    "session_cache",
+    metadata,
+    Column("cache_key", String(190), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_session_cache_expires_at", "expires_at"),
 )
