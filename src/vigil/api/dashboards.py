@@ -87,8 +87,7 @@ async def get_by_uid(uid: str, request: Request, who: Identity = Depends(identit
     s = services(request)
     async with s.db.read() as conn:
         access = await load_access(conn, who)
-        d = await _by_uid(conn, who, uid)
-        body = await dashboard_body(conn, access, d)
+        body = await dashboard_body(conn, access, uid)
     return Response(body, media_type=JSON)
 
 

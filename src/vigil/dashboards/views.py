@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.auth.models import ROLE_RANK
+from vigil.auth.tables import user
 from vigil.clock import iso
 from vigil.dashboards import hooks
-from vigil.dashboards.access import Access, dashboard_permission, tree_of
-from vigil.dashboards.folders import logins
-from vigil.dashboards.models import ADMIN, EDIT, GENERAL_TITLE, VIEW, Dashboard
-from vigil.dashboards.tables import dashboard_provisioning
+from vigil.dashboards.access import Access, dashboard_permission
+from vigil.dashboards.models import ADMIN, EDIT, GENERAL_TITLE, VIEW, Dashboard, folder_url, slugify
+from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
 from vigil.errors import AppError
 from vigil.http.responses import dumps
 
@@ -27,20 +27,39 @@ async def require_dashboard(conn: AsyncConnection, access: Access, d: Dashboard,
     return perm
 
 
-async def dashboard_meta(conn: AsyncConnection, access: Access, d: Dashboard, perm: int) -> dict[str, Any]:
-    tree = await tree_of(conn, access)
-    f = tree.get(d.folder_uid) if d.folder_uid else None
-    names = await logins(conn, {d.created_by, d.updated_by})
-    prov = (
-        await conn.execute(
-            select(dashboard_provisioning.c.external_id, dashboard_provisioning.c.allow_ui_updates).where(
-                dashboard_provisioning.c.dashboard_id == d.id
-            )
+def _reader_query(org_id: int, uid: str) -> Any:
+    """One round trip: the dashboard with its folder, provisioning record and author logins."""
+    created_by = user.alias("created_by_user")
+    updated_by = user.alias("updated_by_user")
+    return (
+        select(
+            dashboard,
+            folder.c.id.label("f_id"),
+            folder.c.title.label("f_title"),
+            dashboard_provisioning.c.external_id.label("p_external_id"),
+            dashboard_provisioning.c.allow_ui_updates.label("p_allow_ui_updates"),
+            dashboard_provisioning.c.id.label("p_id"),
+            created_by.c.login.label("created_login"),
+            updated_by.c.login.label("updated_login"),
         )
-    ).first()
-    starred = d.id in await hooks.starred_ids(conn, access.org_id, access.user_id)
+        .select_from(
+            dashboard.outerjoin(
+                folder, and_(folder.c.org_id == dashboard.c.org_id, folder.c.uid == dashboard.c.folder_uid)
+            )
+            .outerjoin(dashboard_provisioning, dashboard_provisioning.c.dashboard_id == dashboard.c.id)
+            .outerjoin(created_by, created_by.c.id == dashboard.c.created_by)
+            .outerjoin(updated_by, updated_by.c.id == dashboard.c.updated_by)
+        )
+        .where(and_(dashboard.c.org_id == org_id, dashboard.c.uid == uid))
+    )
+
+
+def dashboard_meta(row: Any, d: Dashboard, perm: int, org_role: str, starred: bool) -> dict[str, Any]:
     can_edit = perm >= EDIT
-    org_editor = ROLE_RANK.get(access.org_role, 0) >= ROLE_RANK["Editor"]
+    org_editor = ROLE_RANK.get(org_role, 0) >= ROLE_RANK["Editor"]
+    in_folder = row.f_id is not None
+    folder_slug = slugify(row.f_title) if in_folder else ""
+    provisioned = row.p_id is not None
     return {
         "type": "db",
         "canSave": can_edit,
@@ -54,17 +73,17 @@ async def dashboard_meta(conn: AsyncConnection, access: Access, d: Dashboard, pe
         "expires": ZERO_TIME,
         "created": iso(d.created / 1000),
         "updated": iso(d.updated / 1000),
-        "createdBy": names.get(d.created_by, "Anonymous"),
-        "updatedBy": names.get(d.updated_by, "Anonymous"),
+        "createdBy": row.created_login or "Anonymous",
+        "updatedBy": row.updated_login or "Anonymous",
         "version": d.version,
         "hasAcl": False,
         "isFolder": False,
-        "folderId": f.id if f else 0,
-        "folderUid": f.uid if f else "",
-        "folderTitle": f.title if f else GENERAL_TITLE,
-        "folderUrl": f.url if f else "",
-        "provisioned": bool(prov is not None and not prov.allow_ui_updates),
-        "provisionedExternalId": str(prov.external_id) if prov is not None else "",
+        "folderId": int(row.f_id) if in_folder else 0,
+        "folderUid": d.folder_uid if in_folder else "",
+        "folderTitle": row.f_title if in_folder else GENERAL_TITLE,
+        "folderUrl": folder_url(d.folder_uid, folder_slug) if in_folder else "",
+        "provisioned": bool(provisioned and not row.p_allow_ui_updates),
+        "provisionedExternalId": str(row.p_external_id) if provisioned else "",
         "annotationsPermissions": {
             "dashboard": {"canAdd": can_edit, "canEdit": can_edit, "canDelete": can_edit},
             "organization": {"canAdd": org_editor, "canEdit": org_editor, "canDelete": org_editor},
@@ -73,10 +92,16 @@ async def dashboard_meta(conn: AsyncConnection, access: Access, d: Dashboard, pe
     }
 
 
-async def dashboard_body(conn: AsyncConnection, access: Access, d: Dashboard) -> bytes:
-    """``{"dashboard": <stored JSON as is>, "meta": …}`` without parsing the stored JSON."""
+async def dashboard_body(conn: AsyncConnection, access: Access, uid: str) -> bytes:
+    """``{"dashboard": <stored JSON as is>, "meta": …}`` without parsing the stored JSON: two
+    queries for an org admin (the dashboard with everything its meta needs, the caller's stars)."""
+    row = (await conn.execute(_reader_query(access.org_id, uid))).first()
+    if row is None:
+        raise AppError(404, "Dashboard not found")
+    d = Dashboard.from_row(row)
     perm = await require_dashboard(conn, access, d, VIEW)
-    meta = await dashboard_meta(conn, access, d, perm)
+    starred = d.id in await hooks.starred_ids(conn, access.org_id, access.user_id)
+    meta = dashboard_meta(row, d, perm, access.org_role, starred)
     return b'{"dashboard":' + d.data_raw.encode("utf-8") + b',"meta":' + dumps(meta) + b"}"
 
 
