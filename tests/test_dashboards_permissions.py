@@ -251,3 +251,23 @@ async def test_saved_permission_items_post_back_to_the_uid_of_item_zero(sqlite_r
         return sorted((i["userId"], i["teamId"], i.get("role", ""), i["permission"]) for i in items)
 
     assert grants(again) == grants(saved)
+
+
+async def test_provisioner_saves_without_a_creator_still_get_the_role_defaults(
+    sqlite_replica: Replica,
+) -> None:
+    from vigil.dashboards.service import SaveRequest, create_folder_in, save_dashboard
+
+    rep, c = sqlite_replica, sqlite_replica.client
+    _, viewer = await caller(rep, "viewer", "Viewer")
+    s = rep.services
+    async with s.db.write() as conn:
+        f = await create_folder_in(conn, 1, {"title": "From files", "uid": "files"}, now=0)
+    req = SaveRequest(dashboard={"title": "Provisioned"}, folder_uid=f.uid, check_permissions=False)
+    in_folder = await save_dashboard(s.db, 1, None, req, now=0)
+    at_root = await save_dashboard(
+        s.db, 1, None, SaveRequest(dashboard={"title": "Root file"}, check_permissions=False), 0
+    )
+    assert await _uids(rep, viewer) == {"files", in_folder.uid, at_root.uid}
+    meta = (await c.get(f"/api/dashboards/uid/{at_root.uid}", headers=ADMIN_AUTH)).json()["meta"]
+    assert meta["createdBy"] == "Anonymous"

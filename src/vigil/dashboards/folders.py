@@ -20,6 +20,7 @@ from vigil.dashboards.access import (
     can_edit_folder,
     descendants,
     folder_permission,
+    folder_tree,
     load_access,
     tree_of,
 )
@@ -154,52 +155,72 @@ def _height(tree: dict[str, Folder], uid: str) -> int:
     return h(uid, frozenset({uid}))
 
 
-async def create_folder(db: Database, who: Identity, body: dict[str, Any], now: int) -> Folder:
+def _check_new_folder(body: dict[str, Any]) -> tuple[str, str, str, str]:
     title = _title(body, required=True)
     assert title is not None
     uid = check_uid(body.get("uid"))
     if uid == "general":
         raise AppError.bad_request("invalid uid for folder provided")
-    parent_uid = _parent_uid(body.get("parentUid"))
-    description = body.get("description") if isinstance(body.get("description"), str) else ""
-    org_id = who.org_id
+    description = body.get("description")
+    return title, uid, _parent_uid(body.get("parentUid")), description if isinstance(description, str) else ""
+
+
+async def create_folder_in(
+    conn: AsyncConnection,
+    org_id: int,
+    body: dict[str, Any],
+    now: int,
+    creator: Identity | None = None,
+    access: Access | None = None,
+) -> Folder:
+    """Create a folder inside the caller's transaction: ``body`` as POST /api/folders takes it.
+    With ``access`` the caller's permissions are checked; without (the provisioner) they are not.
+    Defaults as Grafana: the creator gets Admin; a top-level folder gives the Editor role Edit and
+    the Viewer role View (subfolders inherit from their parent)."""
+    title, uid, parent_uid, description = _check_new_folder(body)
+    tree = await tree_of(conn, access) if access is not None else await folder_tree(conn, org_id)
+    if parent_uid:
+        if parent_uid not in tree:
+            raise folder_not_found()
+        if _depth(tree, parent_uid) >= MAX_DEPTH:
+            raise AppError.bad_request(f"Maximum nested folder depth reached ({MAX_DEPTH} levels)")
+    if access is not None and not await can_edit_folder(conn, access, parent_uid):
+        raise AppError.forbidden("Access denied: you cannot create folders here")
+    if uid and uid in tree:
+        raise AppError.conflict("A folder/dashboard with the same uid already exists")
+    await _check_sibling_title(conn, org_id, parent_uid, title)
+    new_uid = uid or passwords.new_uid()
+    user_id = creator.user_id if creator is not None else 0
+    try:
+        result = await conn.execute(
+            insert(folder).values(
+                uid=new_uid,
+                org_id=org_id,
+                title=title,
+                description=description,
+                parent_uid=parent_uid,
+                version=1,
+                created=now,
+                updated=now,
+                created_by=user_id,
+                updated_by=user_id,
+            )
+        )
+    except IntegrityError:
+        raise _Retry() from None
+    items: list[dict[str, Any]] = [{"user_id": user_id, "permission": ADMIN}] if user_id else []
+    if not parent_uid:
+        items += [{"role": "Editor", "permission": EDIT}, {"role": "Viewer", "permission": VIEW}]
+    await _insert_acl(conn, org_id, FOLDER, new_uid, items, now)
+    return await get_folder_row(conn, org_id, id=int(result.inserted_primary_key[0]))  # type: ignore[index]
+
+
+async def create_folder(db: Database, who: Identity, body: dict[str, Any], now: int) -> Folder:
+    _check_new_folder(body)  # 400s before touching the database
 
     async def attempt(conn: AsyncConnection) -> Folder:
         access = await load_access(conn, who)
-        tree = await tree_of(conn, access)
-        if parent_uid:
-            if parent_uid not in tree:
-                raise folder_not_found()
-            if _depth(tree, parent_uid) >= MAX_DEPTH:
-                raise AppError.bad_request(f"Maximum nested folder depth reached ({MAX_DEPTH} levels)")
-        if not await can_edit_folder(conn, access, parent_uid):
-            raise AppError.forbidden("Access denied: you cannot create folders here")
-        if uid and uid in tree:
-            raise AppError.conflict("A folder/dashboard with the same uid already exists")
-        await _check_sibling_title(conn, org_id, parent_uid, title)
-        new_uid = uid or passwords.new_uid()
-        try:
-            result = await conn.execute(
-                insert(folder).values(
-                    uid=new_uid,
-                    org_id=org_id,
-                    title=title,
-                    description=description or "",
-                    parent_uid=parent_uid,
-                    version=1,
-                    created=now,
-                    updated=now,
-                    created_by=who.user_id,
-                    updated_by=who.user_id,
-                )
-            )
-        except IntegrityError:
-            raise _Retry() from None
-        items: list[dict[str, Any]] = [{"user_id": who.user_id, "permission": ADMIN}]
-        if not parent_uid:
-            items += [{"role": "Editor", "permission": EDIT}, {"role": "Viewer", "permission": VIEW}]
-        await _insert_acl(conn, org_id, FOLDER, new_uid, items, now)
-        return await get_folder_row(conn, org_id, id=int(result.inserted_primary_key[0]))  # type: ignore[index]
+        return await create_folder_in(conn, who.org_id, body, now, creator=who, access=access)
 
     return await with_retries(
         db,

@@ -326,8 +326,7 @@ async def _insert(
     await conn.execute(update(dashboard).where(dashboard.c.id == new_id).values(data=raw))
     await _version_row(conn, new_id, 1, 0, req, raw, user_id, now)
     await _write_tags(conn, org_id, new_id, data)
-    if who is not None and req.check_permissions:
-        await default_dashboard_permissions(conn, org_id, uid, req.folder_uid, who, now)
+    await default_dashboard_permissions(conn, org_id, uid, req.folder_uid, who, now)
     found = await _row(conn, org_id, id=new_id)
     assert found is not None
     return found
@@ -413,7 +412,8 @@ async def default_dashboard_permissions(
     conn: AsyncConnection, org_id: int, uid: str, folder_uid: str, who: Identity | None, now: int
 ) -> None:
     """Grafana's defaults for a new dashboard: its creator gets Admin; in General (no folder to
-    inherit from) the Editor role gets Edit and the Viewer role View."""
+    inherit from) the Editor role gets Edit and the Viewer role View. Without a creator (the
+    provisioner) only the role defaults apply."""
     items: list[dict[str, Any]] = []
     if who is not None:
         items.append({"user_id": who.user_id, "permission": ADMIN})

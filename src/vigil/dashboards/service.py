@@ -1,5 +1,15 @@
-"""Dashboard and folder queries other features call. Every function takes a connection, so it can
-run inside the caller's transaction (``db.read()`` or ``db.write()``)."""
+"""The dashboards feature's entry points for other features (provisioning, library panels, stars,
+annotations, alerting). Lookups take a connection, so they run inside the caller's transaction
+(``db.read()`` or ``db.write()``); writes are re-exported from their modules:
+
+- ``save_dashboard(db, org_id, who_or_None, SaveRequest(...), now)``: the full validate-before-save
+  algorithm (``check_permissions=False, allow_provisioned=True`` for the provisioner);
+- ``delete_dashboard(db, org_id, who_or_None, uid, allow_provisioned=...)``, or
+  ``delete_dashboard_rows(conn, org_id, dashboard)`` inside an open transaction;
+- ``create_folder_in(conn, org_id, {"title", "uid"?, "parentUid"?}, now)`` with Grafana's default
+  permission items;
+- ``can_view_dashboard/can_edit_dashboard/can_view_folder/can_edit_folder(conn, identity, …)``.
+"""
 
 from __future__ import annotations
 
@@ -18,23 +28,37 @@ from vigil.dashboards.access import (
     folder_tree,
     load_access,
 )
+from vigil.dashboards.folders import create_folder_in
 from vigil.dashboards.models import Dashboard, Folder
+from vigil.dashboards.save import (
+    SaveRequest,
+    delete_dashboard,
+    delete_dashboard_rows,
+    resolve_folder_uid,
+    save_dashboard,
+)
 from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
 
 __all__ = [
     "Access",
+    "SaveRequest",
     "ancestors",
     "can_edit_dashboard",
     "can_edit_folder",
     "can_view_dashboard",
     "can_view_folder",
+    "create_folder_in",
     "dashboard_permission",
+    "delete_dashboard",
+    "delete_dashboard_rows",
     "folder_permission",
     "folder_tree",
     "get_dashboard",
     "get_folder",
     "is_provisioned",
     "load_access",
+    "resolve_folder_uid",
+    "save_dashboard",
 ]
 
 
