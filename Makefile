@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck bench venv clean smoke
+.PHONY: run test lint fmt typecheck bench venv clean smoke build dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: sudo apt-get install -y python3-venv"; exit 1; }
@@ -14,12 +14,34 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The web UI (frontend/, TypeScript + Vite) is built into the package's static files; rebuilt only
+# when its sources change. Needs Node.js 20.19+ (or 22.12+) and npm.
+UI_SRC   := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html \
+            frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
+UI_DEPS  := frontend/node_modules/.installed
+UI_BUILT := src/vigil/web/static/index.html
+
+$(UI_DEPS): frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20.19+ and npm are needed to build the web UI (https://nodejs.org or your distribution's nodejs package)"; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $(UI_DEPS)
+
+$(UI_BUILT): $(UI_DEPS) $(UI_SRC)
+	cd frontend && npm run build
+
+## build: the web UI into src/vigil/web/static (only when frontend/ changed)
+build: $(UI_BUILT)
+
+## dist: a wheel in dist/ that ships the built web UI (pip users need no Node.js)
+dist: $(STAMP) build
+	$(BIN)/python -m pip wheel --no-deps -w dist .
+
 ## run: one replica on SQLite at http://localhost:3000 (admin / admin)
-run: $(STAMP)
+run: $(STAMP) build
 	$(BIN)/vigil server
 
 ## test: the whole suite (services missing locally are skipped loudly; under CI=true they fail)
-test: $(STAMP)
+test: $(STAMP) build
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,171 @@
+// Running a panel's queries through /api/ds/query.
+import { api, ApiError } from "../lib/api";
+import { calcInterval, parseDuration, parseTime, resolveTz, type TimeRange } from "../lib/time";
+import { decodeFrame, type DataFrame } from "./data";
+import { isSpecial, isTestData, resolveDataSource, type DataSource } from "./datasources";
+import { interpolate, interpolateDeep } from "./variables";
+import type { Panel } from "./model";
+
+export interface PanelData {
+  frames: DataFrame[];
+  errors: string[];
+  range: TimeRange;
+  request?: any;
+  response?: any;
+  legendFormats: Record<string, string>;
+}
+
+export interface QueryContext {
+  range: TimeRange;
+  vars: any[];
+  datasources: DataSource[];
+  width: number;
+  timezone?: string;
+  /** Results of other panels (for the "-- Dashboard --" data source). */
+  panelResults?: PanelResults;
+  signal?: AbortSignal;
+}
+
+/** Each panel's latest results, awaitable by panels that reuse them ("-- Dashboard --"). */
+export class PanelResults {
+  private data = new Map<number, PanelData>();
+  private waiters = new Map<number, ((d: PanelData) => void)[]>();
+  set(id: number, d: PanelData): void {
+    this.data.set(id, d);
+    for (const w of this.waiters.get(id) || []) w(d);
+    this.waiters.delete(id);
+  }
+  get(id: number, timeoutMs = 15000): Promise<PanelData | undefined> {
+    const have = this.data.get(id);
+    if (have) return Promise.resolve(have);
+    return new Promise((resolve) => {
+      const list = this.waiters.get(id) || [];
+      list.push(resolve);
+      this.waiters.set(id, list);
+      setTimeout(() => resolve(this.data.get(id)), timeoutMs);
+    });
+  }
+}
+
+// Limit concurrent requests so a 100-panel dashboard does not queue everything at once.
+const MAX_INFLIGHT = 6;
+let inflight = 0;
+const waiting: (() => void)[] = [];
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (inflight >= MAX_INFLIGHT) await new Promise<void>((r) => waiting.push(r));
+  inflight++;
+  try {
+    return await fn();
+  } finally {
+    inflight--;
+    const next = waiting.shift();
+    if (next) next();
+  }
+}
+
+/** The panel's own time range (timeFrom / timeShift overrides). */
+export function panelRange(panel: Panel, range: TimeRange, vars: any[], tz?: string): { range: TimeRange; info?: string } {
+  let r = range;
+  const info: string[] = [];
+  const now = Date.now();
+  const zone = resolveTz(tz);
+  const tf = panel.timeFrom ? interpolate(String(panel.timeFrom), vars) : "";
+  if (tf) {
+    const d = parseDuration(tf.replace(/^now-/, ""));
+    const from = d !== undefined ? now - d : parseTime(tf, false, now, zone);
+    if (from !== undefined) {
+      r = { from, to: now, raw: { from: tf.startsWith("now") ? tf : `now-${tf}`, to: "now" } };
+      info.push(`Last ${tf.replace(/^now-/, "")}`);
+    }
+  }
+  const ts = panel.timeShift ? interpolate(String(panel.timeShift), vars) : "";
+  if (ts) {
+    const d = parseDuration(ts.replace(/^now-/, ""));
+    if (d !== undefined) {
+      r = { from: r.from - d, to: r.to - d, raw: r.raw };
+      info.push(`timeshift -${ts}`);
+    }
+  }
+  return { range: r, info: info.length && !panel.hideTimeOverride ? info.join(" ") : undefined };
+}
+
+function dsRef(ref: any, vars: any[], scoped?: any): any {
+  if (typeof ref === "string") return interpolate(ref, vars, { scoped });
+  if (ref && typeof ref === "object") {
+    const out: any = { ...ref };
+    if (typeof out.uid === "string") out.uid = interpolate(out.uid, vars, { scoped });
+    return out;
+  }
+  return ref;
+}
+
+/** Run every visible target of a panel; errors per refId are collected, never thrown. */
+export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<PanelData> {
+  const { range } = panelRange(panel, ctx.range, ctx.vars, ctx.timezone);
+  const legendFormats: Record<string, string> = {};
+  const targets = (panel.targets || []).filter((t: any) => t && !t.hide);
+  const result: PanelData = { frames: [], errors: [], range, legendFormats };
+  if (!targets.length) return result;
+  const panelDs = panel.datasource;
+  const special = isSpecial(panelDs);
+  if (special === "dashboard") {
+    const src = targets[0]?.panelId;
+    const other = ctx.panelResults ? await ctx.panelResults.get(src) : undefined;
+    if (!other) result.errors.push(`Panel ${src} has no results to share`);
+    else return { ...other, range };
+    return result;
+  }
+  const maxDataPoints = panel.maxDataPoints || Math.max(100, Math.min(ctx.width || 800, 11000));
+  const queries: any[] = [];
+  for (const t of targets) {
+    const tRef = t.datasource !== undefined && t.datasource !== null && (special === "mixed" || !panelDs || typeof t.datasource === "object") ? t.datasource : panelDs;
+    const ref = dsRef(tRef ?? panelDs, ctx.vars, panel.scopedVars);
+    if (isSpecial(ref) === "grafana") {
+      // the built-in source: only its random walk is meaningful to draw
+      const testdata = ctx.datasources.find((d) => isTestData(d.type));
+      if (!testdata) {
+        result.errors.push(`${t.refId}: the built-in Grafana data source is not available`);
+        continue;
+      }
+      queries.push({ refId: t.refId, scenarioId: "random_walk", datasource: { uid: testdata.uid, type: testdata.type } });
+      continue;
+    }
+    const ds = resolveDataSource(ref, ctx.datasources);
+    if (!ds) {
+      const name = typeof ref === "string" ? ref : ref?.uid || ref?.type || "default";
+      result.errors.push(`${t.refId}: data source ${name} not found`);
+      continue;
+    }
+    const minInterval = parseDuration(interpolate(String(panel.interval || ds.jsonData?.timeInterval || ""), ctx.vars)) || 0;
+    const intervalMs = calcInterval(range.to - range.from, maxDataPoints, minInterval);
+    const q = interpolateDeep(t, ctx.vars, { dsType: ds.type, range, scoped: panel.scopedVars });
+    if (typeof q.legendFormat === "string") legendFormats[t.refId] = q.legendFormat;
+    q.datasource = { uid: ds.uid, type: ds.type };
+    q.datasourceId = ds.id;
+    q.intervalMs = intervalMs;
+    q.maxDataPoints = maxDataPoints;
+    queries.push(q);
+  }
+  if (!queries.length) return result;
+  const body = { from: String(range.from), to: String(range.to), queries };
+  result.request = body;
+  let res: any;
+  try {
+    res = await slot(() => api.post("/api/ds/query", body, { signal: ctx.signal }));
+  } catch (e) {
+    if (e instanceof ApiError && e.data && e.data.results) res = e.data;
+    else {
+      if ((e as any)?.name === "AbortError") throw e;
+      result.errors.push(e instanceof Error ? e.message : String(e));
+      return result;
+    }
+  }
+  result.response = res;
+  for (const q of queries) {
+    const r = res?.results?.[q.refId];
+    if (!r) continue;
+    if (r.error) result.errors.push(`${q.refId}: ${r.error}`);
+    for (const raw of r.frames || []) result.frames.push(decodeFrame(raw, q.refId));
+  }
+  return result;
+}
