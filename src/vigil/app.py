@@ -25,11 +25,13 @@ from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
 from vigil import __version__
+from vigil.alerting.service import AlertingService
 from vigil.auth.authenticate import Authenticator
 from vigil.auth.bruteforce import BruteForceGuard
 from vigil.auth.service import IdentityService
 from vigil.auth.serviceaccounts import ServiceAccounts
 from vigil.clock import Clock, SystemClock
+from vigil.cluster.service import Cluster
 from vigil.config import Config
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
@@ -73,6 +75,8 @@ class Services:
     draining: bool = False
     started_at: float = 0.0
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    cluster: Cluster = field(init=False)
+    alerting: AlertingService = field(init=False)
 
 
 def _commit() -> str:
@@ -120,7 +124,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     root_url = config.get("server", "root_url") or "http://localhost:3000/"
     port = config.get_int("server", "http_port", minimum=0, maximum=65535)
     instance = config.get("cluster", "instance_name") or f"{socket.gethostname()}:{port}"
-    return Services(
+    services = Services(
         config=config,
         clock=clock,
         db=db,
@@ -156,6 +160,37 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         ),
         root_url=root_url,
         commit=_commit(),
+    )
+    _wire_alerting(services, port)
+    return services
+
+
+def _wire_alerting(s: Services, port: int) -> None:
+    cfg = s.config
+    addr = cfg.get("server", "http_addr")
+    address = cfg.get("cluster", "advertise_address") or (
+        f"{socket.gethostname() if addr in ('', '0.0.0.0', '::') else addr}:{port}"
+    )
+    s.cluster = Cluster(
+        s.db,
+        s.clock,
+        s.instance,
+        address,
+        s.vigil_version,
+        heartbeat_interval=cfg.get_duration("cluster", "heartbeat_interval", minimum=0.05),
+        peer_timeout=cfg.get_duration("cluster", "peer_timeout", minimum=0.1),
+    )
+    s.alerting = AlertingService(
+        cfg,
+        s.db,
+        s.clock,
+        s.cluster,
+        s.metrics.registry,
+        s.root_url,
+        s.version,
+        cfg.get("security", "secret_key"),
+        s.datasources,
+        is_draining=lambda: s.draining,
     )
 
 
@@ -210,10 +245,16 @@ class VigilApp:
             )
         await s.sessions.ping()
         s.started_at = s.clock.now()
+        await s.cluster.start()
+        await s.alerting.start()
         s.tasks.append(asyncio.create_task(self._housekeeping(), name="vigil-housekeeping"))
 
     async def shutdown(self) -> None:
         s = self.services
+        with contextlib.suppress(Exception):
+            await s.alerting.stop()
+        with contextlib.suppress(Exception):
+            await s.cluster.stop()
         for task in s.tasks:
             task.cancel()
         for task in s.tasks:

@@ -1,0 +1,438 @@
+"""Dispatch: alerts into shared aggregation groups, and flushing a group into claimed notifications.
+
+The evaluator calls ``enqueue_firing``/``enqueue_resolved`` inside the transaction that writes the
+state change, so a state change and its pending notification commit together. Any replica may
+flush a due group: the flush is a compare-and-swap of the group's ``seq`` and inserts one row per
+integration with the unique claim key ``<group>:<seq>:<integration>`` (the notification log). Only
+the replica whose transaction committed sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import delete, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vigil.alerting import mutetiming, payload, routing
+from vigil.alerting.decisions import SentEntry, needs_update, next_flush
+from vigil.alerting.labels import public
+from vigil.alerting.metrics import AlertingMetrics
+from vigil.alerting.models import Rule
+from vigil.alerting.nflog import NotificationLog
+from vigil.alerting.notifyconfig import NotifyConfig
+from vigil.alerting.silences import Silences
+from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
+from vigil.alerting.tables import alert_group as g
+from vigil.alerting.tables import alert_group_member as gm
+from vigil.clock import Clock
+from vigil.storage.db import Database, now_ms
+
+log = logging.getLogger("vigil.alerting.dispatch")
+
+AfterClaim = Callable[[list[int]], Awaitable[None]]
+
+
+def synthetic_route(rule: Rule) -> routing.Route:
+    """Simplified routing: a rule's ``notification_settings`` name its receiver and timers."""
+    ns = rule.notification_settings or {}
+    tree = {
+        "receiver": ns["receiver"],
+        "group_by": ns.get("group_by") or ["alertname", "grafana_folder"],
+        **{k: ns[k] for k in ("group_wait", "group_interval", "repeat_interval") if ns.get(k)},
+        "mute_time_intervals": ns.get("mute_time_intervals") or [],
+    }
+    route = routing.build(tree)
+    route.path = "rule"
+    route.key = '{}/{__grafana_receiver__="' + ns["receiver"] + '"}'
+    return route
+
+
+def due_at(active: bool, nxt: int, last: int, now: int, wait: float, interval: float, new_alert: bool) -> int:
+    """When a group must flush after an alert joined (``new_alert``) or changed in it (ms)."""
+    if not active:
+        return now + int(wait * 1000) if new_alert else now
+    candidate = max(now, last + int(interval * 1000))
+    return min(nxt, candidate) if nxt > 0 else candidate
+
+
+async def resolve_instance(
+    conn: AsyncConnection, instance_key: str, now: int, keep_kind: str | None = None
+) -> list[int]:
+    """Mark an instance's firing alerts resolved in every group (all kinds, or all but
+    ``keep_kind``); returns the groups due now. Locks groups before members (one order everywhere)."""
+    rows = (
+        await conn.execute(
+            select(gm.c.id, gm.c.group_id, gm.c.member_key).where(
+                gm.c.instance_key == instance_key, gm.c.status == "firing"
+            )
+        )
+    ).all()
+    if keep_kind is not None:
+        keep = f"{instance_key}:{keep_kind}"
+        rows = [r for r in rows if r[2] != keep]
+    if not rows:
+        return []
+    due = []
+    for gid in sorted({int(r[1]) for r in rows}):
+        grow = (
+            await conn.execute(
+                select(g.c.active, g.c.next_flush_at, g.c.last_flush_at, g.c.options).where(g.c.id == gid)
+            )
+        ).first()
+        if grow is None:
+            continue
+        opts = loads(grow[3], {})
+        when = due_at(
+            bool(grow[0]),
+            int(grow[1]),
+            int(grow[2]),
+            now,
+            opts.get("group_wait", 0),
+            opts.get("group_interval", 300),
+            False,
+        )
+        await conn.execute(update(g).where(g.c.id == gid).values(active=True, next_flush_at=when))
+        if when <= now:
+            due.append(gid)
+    await conn.execute(
+        update(gm)
+        .where(gm.c.id.in_([int(r[0]) for r in rows]))
+        .values(status="resolved", ends_at=now, updated=now)
+    )
+    return due
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        config: NotifyConfig,
+        silences: Silences,
+        nflog: NotificationLog,
+        metrics: AlertingMetrics,
+        root_url: str,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.silences = silences
+        self.nflog = nflog
+        self.metrics = metrics
+        self.root_url = root_url
+        self.poll_interval = poll_interval
+        self.after_claim: AfterClaim | None = None
+        self._inflight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sem = asyncio.Semaphore(32)
+
+    # -- enqueue (evaluator side, inside its transaction) -----------------------------------------
+
+    async def routes_for(
+        self, conn: AsyncConnection, rule: Rule, labels: dict[str, str]
+    ) -> list[routing.Route]:
+        if rule.notification_settings and rule.notification_settings.get("receiver"):
+            return [synthetic_route(rule)]
+        return routing.match(await self.config.route_tree(conn, rule.org_id), labels)
+
+    async def _touch_group(
+        self,
+        conn: AsyncConnection,
+        org_id: int,
+        route: routing.Route,
+        glabels: dict[str, str],
+        now: int,
+        new_alert: bool,
+    ) -> tuple[int, int]:
+        key = routing.group_key(route, glabels)
+        h = routing.group_hash(org_id, route.receiver, key)
+        await conn.execute(
+            insert_ignore(
+                self.db.dialect,
+                g,
+                {
+                    "org_id": org_id,
+                    "hash": h,
+                    "receiver": route.receiver,
+                    "group_key": key,
+                    "group_labels": dumps(glabels),
+                    "options": dumps(route.options()),
+                    "active": False,
+                    "seq": 0,
+                    "next_flush_at": 0,
+                    "last_flush_at": 0,
+                    "sent": "{}",
+                    "created": now,
+                },
+            )
+        )
+        row = (
+            await conn.execute(
+                select(g.c.id, g.c.active, g.c.next_flush_at, g.c.last_flush_at).where(
+                    g.c.org_id == org_id, g.c.hash == h
+                )
+            )
+        ).one()
+        gid, active, nxt, last = int(row[0]), bool(row[1]), int(row[2]), int(row[3])
+        due = due_at(active, nxt, last, now, route.group_wait, route.group_interval, new_alert)
+        await conn.execute(
+            update(g)
+            .where(g.c.id == gid)
+            .values(active=True, next_flush_at=due, options=dumps(route.options()))
+        )
+        return gid, due
+
+    async def enqueue_firing(
+        self,
+        conn: AsyncConnection,
+        rule: Rule,
+        instance_key: str,
+        kind: str,
+        record: dict[str, Any],
+        starts_at: int,
+        now: int,
+    ) -> list[int]:
+        """Add (or refresh) a firing alert in every group its labels route to; returns groups due now."""
+        labels: dict[str, str] = record["labels"]
+        due: list[int] = []
+        # Resolve what this instance sent under another kind (e.g. DatasourceNoData -> the rule's own).
+        due += await self.enqueue_resolved(conn, instance_key, now, keep_kind=kind)
+        member_key = f"{instance_key}:{kind}"
+        routes = await self.routes_for(conn, rule, labels)
+        touched: list[tuple[routing.Route, dict[str, str]]] = []
+        for route in routes:
+            touched.append((route, routing.group_labels(route, public(labels))))
+        touched.sort(
+            key=lambda rg: routing.group_hash(rule.org_id, rg[0].receiver, routing.group_key(rg[0], rg[1]))
+        )
+        alert = dumps(record)
+        for route, glabels in touched:
+            gid, due_at = await self._touch_group(conn, rule.org_id, route, glabels, now, True)
+            res = await conn.execute(
+                insert_ignore(
+                    self.db.dialect,
+                    gm,
+                    {
+                        "group_id": gid,
+                        "instance_key": instance_key,
+                        "member_key": member_key,
+                        "fingerprint": record["fingerprint"],
+                        "status": "firing",
+                        "alert": alert,
+                        "starts_at": starts_at,
+                        "ends_at": 0,
+                        "updated": now,
+                    },
+                )
+            )
+            if res.rowcount != 1:
+                await conn.execute(
+                    update(gm)
+                    .where(gm.c.group_id == gid, gm.c.member_key == member_key)
+                    .values(status="firing", alert=alert, starts_at=starts_at, ends_at=0, updated=now)
+                )
+            if due_at <= now:
+                due.append(gid)
+        return due
+
+    async def enqueue_resolved(
+        self, conn: AsyncConnection, instance_key: str, now: int, keep_kind: str | None = None
+    ) -> list[int]:
+        return await resolve_instance(conn, instance_key, now, keep_kind)
+
+    # -- flush (any replica) -------------------------------------------------------------------
+
+    async def flush(self, group_id: int) -> list[int]:
+        """Flush one due group: returns the ids of the notifications this replica claimed."""
+
+        async def body(conn: AsyncConnection) -> list[int] | None:
+            now = now_ms(self.clock)
+            grow = (await conn.execute(select(g).where(g.c.id == group_id))).first()
+            if grow is None:
+                return []
+            gr = grow._mapping
+            if not gr["active"] or gr["next_flush_at"] <= 0 or gr["next_flush_at"] > now:
+                return []
+            seq = int(gr["seq"]) + 1
+            won = await conn.execute(
+                update(g).where(g.c.id == group_id, g.c.seq == gr["seq"]).values(seq=seq, last_flush_at=now)
+            )
+            if won.rowcount != 1:
+                return None
+            org_id = int(gr["org_id"])
+            opts = loads(gr["options"], {})
+            members = (await conn.execute(select(gm).where(gm.c.group_id == group_id))).all()
+            timings = await self.config.timings_by_name(
+                conn,
+                org_id,
+                list(opts.get("mute_time_intervals") or []) + list(opts.get("active_time_intervals") or []),
+            )
+            muted = any(
+                mutetiming.active(timings.get(n, []), now / 1000)
+                for n in opts.get("mute_time_intervals") or []
+            )
+            active_names = opts.get("active_time_intervals") or []
+            if active_names and not any(
+                mutetiming.active(timings.get(n, []), now / 1000) for n in active_names
+            ):
+                muted = True
+            silences = await self.silences.active(conn, org_id, now)
+            visible = []
+            silenced = 0
+            for m in members:
+                mm = m._mapping
+                record = loads(mm["alert"], {})
+                if any(s.matches(record.get("labels") or {}) for s in silences):
+                    silenced += 1
+                    continue
+                visible.append((mm, record))
+            firing = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] == "firing")
+            resolved = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] != "firing")
+            sent = loads(gr["sent"], {})
+            claimed: list[int] = []
+            deleted: set[int] = set()
+            repeat = float(opts.get("repeat_interval", routing.DEFAULT_REPEAT_INTERVAL))
+            if not muted:
+                integrations = await self.config.integrations(conn, org_id, gr["receiver"])
+                if not integrations and (firing or resolved):
+                    log.warning(
+                        "receiver %r of org %s has no contact point; alerts not sent", gr["receiver"], org_id
+                    )
+                for integ in integrations:
+                    prev = sent.get(integ.uid)
+                    entry = (
+                        SentEntry(
+                            frozenset(prev["firing"]), frozenset(prev["resolved"]), prev["sent_at"] / 1000
+                        )
+                        if prev
+                        else None
+                    )
+                    send_resolved = not integ.disable_resolve_message
+                    record_it, send_it = needs_update(
+                        entry, firing, resolved, send_resolved, repeat, now / 1000
+                    )
+                    if record_it:
+                        sent[integ.uid] = {
+                            "firing": sorted(firing),
+                            "resolved": sorted(resolved),
+                            "sent_at": now,
+                        }
+                    if not send_it:
+                        continue
+                    alerts = [
+                        payload.alert_entry(
+                            record, mm["status"], int(mm["starts_at"]), int(mm["ends_at"]), self.root_url
+                        )
+                        for mm, record in visible
+                        if send_resolved or mm["status"] == "firing"
+                    ]
+                    data = payload.build(
+                        gr["receiver"],
+                        org_id,
+                        gr["group_key"],
+                        loads(gr["group_labels"], {}),
+                        alerts,
+                        self.root_url,
+                    )
+                    nid = await self.nflog.claim(
+                        conn,
+                        claim_key=f"{gr['hash']}:{seq}:{integ.uid}",
+                        org_id=org_id,
+                        group_id=group_id,
+                        seq=seq,
+                        integration=integ,
+                        data=data,
+                        firing=sum(1 for a in alerts if a["status"] == "firing"),
+                        resolved=sum(1 for a in alerts if a["status"] != "firing"),
+                        now=now,
+                    )
+                    if nid is not None:
+                        claimed.append(nid)
+                # Resolved alerts that were seen by this flush are done with.
+                deleted = {int(mm["id"]) for mm, _ in visible if mm["status"] != "firing"}
+                if deleted:
+                    await conn.execute(delete(gm).where(gm.c.id.in_(sorted(deleted))))
+            remaining = [m for m in members if int(m._mapping["id"]) not in deleted]
+            has_firing = any(m._mapping["status"] == "firing" for m in remaining)
+            held_back = muted or silenced > 0
+            sent_times = [v["sent_at"] / 1000 for v in sent.values() if v.get("firing")]
+            last_sent = min(sent_times) if sent_times else now / 1000
+            nxt = next_flush(
+                has_firing, held_back, last_sent, now / 1000, float(opts.get("group_interval", 300)), repeat
+            )
+            await conn.execute(
+                update(g)
+                .where(g.c.id == group_id)
+                .values(next_flush_at=int(nxt * 1000), active=bool(remaining), sent=dumps(sent))
+            )
+            return claimed
+
+        result = await write_retrying(self.db, body)
+        if result is None:
+            self.metrics.notifications_deduplicated.inc()
+            return []
+        return result
+
+    async def flush_and_send(self, group_id: int) -> None:
+        if group_id in self._inflight:
+            return
+        self._inflight.add(group_id)
+        try:
+            async with self._sem:
+                claimed = await self.flush(group_id)
+                if claimed and self.after_claim is not None:
+                    await self.after_claim(claimed)
+                if claimed:
+                    await self.nflog.deliver(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("flushing dispatch group %s failed", group_id)
+        finally:
+            self._inflight.discard(group_id)
+
+    def kick(self, group_ids: list[int]) -> None:
+        """Flush these groups now (they became due in a transaction this replica committed)."""
+        for gid in sorted(set(group_ids)):
+            task = asyncio.create_task(self.flush_and_send(gid), name=f"vigil-flush-{gid}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def due_groups(self, limit: int = 200) -> list[int]:
+        now = now_ms(self.clock)
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(g.c.id)
+                .where(g.c.next_flush_at > 0, g.c.next_flush_at <= now, g.c.active == true())
+                .order_by(g.c.next_flush_at)
+                .limit(limit)
+            )
+            return [int(r[0]) for r in rows]
+
+    async def run(self) -> None:
+        last_sweep = 0.0
+        while True:
+            try:
+                self.kick(await self.due_groups())
+                if self.clock.monotonic() - last_sweep >= 1.0:
+                    last_sweep = self.clock.monotonic()
+                    await self.nflog.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("dispatch poll failed: %s", exc)
+            await asyncio.sleep(self.poll_interval)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t

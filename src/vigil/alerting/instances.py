@@ -1,0 +1,310 @@
+"""Alert instances (one per label set of a rule) in the shared database, and applying one
+evaluation to them.
+
+``plan`` is pure: stored states + an evaluation outcome -> the changes. ``InstanceStore.apply``
+writes them as compare-and-swap updates (``version`` and "only a later evaluation"), so when two
+replicas evaluate the same rule (``ha_mode = all``, or a lease hand-off) a transition is written
+once; the write also records the annotation and enqueues the notification in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vigil.alerting.evaluator import EvalOutcome, instance_labels, render_annotations
+from vigil.alerting.labels import fingerprint, format_labels, public
+from vigil.alerting.models import Rule
+from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
+from vigil.alerting.state import (
+    InstanceState,
+    Outcome,
+    State,
+    alert_kind,
+    is_firing,
+    notify_change,
+    transition,
+)
+from vigil.alerting.tables import alert_instance as t
+from vigil.annotations.tables import annotation
+from vigil.storage.db import Database
+
+log = logging.getLogger("vigil.alerting.state")
+MISSING_EVALS = 2  # a series absent this many evaluations in a row is resolved (MissingSeries)
+
+
+@dataclass
+class Stored:
+    id: int
+    fingerprint: str
+    labels: dict[str, str]
+    st: InstanceState
+    last_eval: int
+    version: int
+    values: dict[str, float | None] = field(default_factory=dict)
+    value_text: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Change:
+    fingerprint: str
+    labels: dict[str, str]
+    old: Stored | None
+    new: InstanceState
+    values: dict[str, float | None]
+    value_text: str
+    annotations: dict[str, str]
+    delete: bool = False
+
+    @property
+    def state_changed(self) -> bool:
+        return self.old is None or self.old.st.state != self.new.state
+
+
+def _ms(s: float) -> int:
+    return round(s * 1000)
+
+
+def row_to_stored(m: Any) -> Stored:
+    return Stored(
+        id=m["id"],
+        fingerprint=m["fingerprint"],
+        labels=loads(m["labels"], {}),
+        st=InstanceState(
+            State(m["state"]),
+            m["reason"],
+            since=m["since"] / 1000,
+            active_at=m["active_at"] / 1000,
+            fired_at=m["fired_at"] / 1000,
+            resolved_at=m["resolved_at"] / 1000,
+        ),
+        last_eval=m["last_eval"],
+        version=m["version"],
+        values=loads(m["values_json"], {}),
+        value_text=m["value_text"],
+        annotations=loads(m["annotations"], {}),
+    )
+
+
+def plan(
+    rule: Rule, outcome: EvalOutcome, stored: dict[str, Stored], now: float, missing: dict[str, int]
+) -> list[Change]:
+    """Pure: the changes one evaluation at ``now`` makes. ``missing`` counts, per fingerprint, the
+    consecutive evaluations a stored series was absent (updated in place)."""
+    timing = rule.timing
+    changes: list[Change] = []
+    if outcome.kind == "ok":
+        seen = set()
+        for s in outcome.series:
+            seen.add(s.fingerprint)
+            missing.pop(s.fingerprint, None)
+            old = stored.get(s.fingerprint)
+            new = transition(old.st if old else None, s.outcome, timing, now)
+            if old is None and new.state == State.NORMAL:
+                continue
+            if old is not None and new == old.st:
+                continue
+            notes = render_annotations(rule, s.labels, s.values, s.value_text)
+            changes.append(Change(s.fingerprint, s.labels, old, new, s.values, s.value_text, notes))
+        for fp, old in stored.items():
+            if fp in seen:
+                continue
+            if old.st.state == State.NORMAL:
+                changes.append(
+                    Change(
+                        fp, old.labels, old, old.st, old.values, old.value_text, old.annotations, delete=True
+                    )
+                )
+                continue
+            count = missing.get(fp, 0) + 1
+            missing[fp] = count
+            # Data is back: a NoData/Error instance without a series of its own resolves now; a
+            # series gone for MISSING_EVALS evaluations resolves as MissingSeries.
+            special = old.st.state in (State.NODATA, State.ERROR)
+            if special or count >= MISSING_EVALS:
+                new = InstanceState(
+                    State.NORMAL,
+                    "" if special else "MissingSeries",
+                    since=now,
+                    fired_at=old.st.fired_at,
+                    resolved_at=now if is_firing(old.st.state) else old.st.resolved_at,
+                )
+                missing.pop(fp, None)
+                changes.append(Change(fp, old.labels, old, new, old.values, old.value_text, old.annotations))
+        return changes
+    kind = Outcome.NODATA if outcome.kind == "nodata" else Outcome.ERROR
+    targets = list(stored.values())
+    if not targets:
+        labels = instance_labels(rule, {}, {}, "")
+        fp = fingerprint(labels)
+        new = transition(None, kind, timing, now)
+        if new.state != State.NORMAL:
+            notes = render_annotations(rule, labels, {}, "")
+            if kind == Outcome.ERROR and outcome.error:
+                notes["Error"] = outcome.error
+            changes.append(Change(fp, labels, None, new, {}, "", notes))
+        return changes
+    for old in targets:
+        new = transition(old.st, kind, timing, now)
+        if new == old.st:
+            continue
+        notes = dict(old.annotations)
+        if kind == Outcome.ERROR and outcome.error:
+            notes["Error"] = outcome.error
+        changes.append(Change(old.fingerprint, old.labels, old, new, old.values, old.value_text, notes))
+    return changes
+
+
+def notified_labels(labels: dict[str, str], state: State) -> dict[str, str]:
+    """Labels sent to receivers: NoData/Error instances become DatasourceNoData/DatasourceError alerts."""
+    kind = alert_kind(state)
+    if not kind:
+        return dict(labels)
+    out = dict(labels)
+    out["rulename"] = labels.get("alertname", "")
+    out["alertname"] = kind
+    return out
+
+
+def state_text(st: InstanceState) -> str:
+    return f"{st.state.value} ({st.reason})" if st.reason else st.state.value
+
+
+class InstanceStore:
+    def __init__(self, db: Database, instance: str) -> None:
+        self.db = db
+        self.instance = instance
+
+    async def load(self, rule_uids: list[str]) -> dict[str, dict[str, Stored]]:
+        out: dict[str, dict[str, Stored]] = {u: {} for u in rule_uids}
+        if not rule_uids:
+            return out
+        async with self.db.read() as conn:
+            rows = await conn.execute(select(t).where(t.c.rule_uid.in_(rule_uids)))
+            for r in rows:
+                m = r._mapping
+                out.setdefault(m["rule_uid"], {})[m["fingerprint"]] = row_to_stored(m)
+        return out
+
+    async def for_org(self, org_id: int) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(select(t).where(t.c.org_id == org_id))
+            return [dict(r._mapping) for r in rows]
+
+    async def apply(
+        self, rule: Rule, changes: list[Change], now: float, dispatch: Any
+    ) -> tuple[list[Change], list[int]]:
+        """Write ``changes`` (those whose CAS succeeds); returns them and the dispatch groups due now."""
+        if not changes:
+            return [], []
+        tick = _ms(now)
+
+        async def body(conn: AsyncConnection) -> tuple[list[Change], list[int]]:
+            written: list[Change] = []
+            due: list[int] = []
+            for c in sorted(changes, key=lambda c: c.fingerprint):
+                if not await self._write(conn, rule, c, tick):
+                    continue
+                written.append(c)
+                if c.delete:
+                    continue
+                if c.state_changed:
+                    await self._annotate(conn, rule, c, tick)
+                kind = notify_change(c.old.st if c.old else None, c.new)
+                instance_key = f"{rule.uid}:{c.fingerprint}"
+                if kind == "firing":
+                    labels = notified_labels(c.labels, c.new.state)
+                    record = {
+                        "labels": labels,
+                        "annotations": c.annotations,
+                        "values": c.values,
+                        "valueString": c.value_text,
+                        "fingerprint": fingerprint(public(labels)),
+                        "ruleUid": rule.uid,
+                        "orgId": rule.org_id,
+                    }
+                    due += await dispatch.enqueue_firing(
+                        conn, rule, instance_key, alert_kind(c.new.state), record, _ms(c.new.fired_at), tick
+                    )
+                elif kind == "resolved":
+                    due += await dispatch.enqueue_resolved(conn, instance_key, tick)
+            return written, due
+
+        return await write_retrying(self.db, body)
+
+    async def _write(self, conn: AsyncConnection, rule: Rule, c: Change, tick: int) -> bool:
+        if c.delete:
+            assert c.old is not None
+            res = await conn.execute(delete(t).where(t.c.id == c.old.id, t.c.version == c.old.version))
+            return res.rowcount == 1
+        values = {
+            "labels": dumps(c.labels),
+            "state": c.new.state.value,
+            "reason": c.new.reason[:40],
+            "since": _ms(c.new.since),
+            "active_at": _ms(c.new.active_at),
+            "fired_at": _ms(c.new.fired_at),
+            "resolved_at": _ms(c.new.resolved_at),
+            "last_eval": tick,
+            "value_text": c.value_text,
+            "values_json": dumps(c.values),
+            "annotations": dumps(c.annotations),
+        }
+        if c.old is None:
+            res = await conn.execute(
+                insert_ignore(
+                    self.db.dialect,
+                    t,
+                    {
+                        "org_id": rule.org_id,
+                        "rule_uid": rule.uid,
+                        "fingerprint": c.fingerprint,
+                        "version": 1,
+                        **values,
+                    },
+                )
+            )
+            return res.rowcount == 1
+        res = await conn.execute(
+            update(t)
+            .where(t.c.id == c.old.id, t.c.version == c.old.version, t.c.last_eval < tick)
+            .values(version=c.old.version + 1, **values)
+        )
+        return res.rowcount == 1
+
+    async def _annotate(self, conn: AsyncConnection, rule: Rule, c: Change, tick: int) -> None:
+        prev = state_text(c.old.st) if c.old else "Normal"
+        pub = public(c.labels)
+        text = format_labels(pub)
+        if c.values:
+            text += " - " + ", ".join(f"{k}={v}" for k, v in c.values.items())
+        try:
+            panel = int(rule.annotations.get("__panelId__", "0") or 0)
+        except ValueError:
+            panel = 0
+        await conn.execute(
+            insert(annotation).values(
+                org_id=rule.org_id,
+                dashboard_uid=rule.annotations.get("__dashboardUid__", ""),
+                dashboard_id=0,
+                panel_id=panel,
+                user_id=0,
+                alert_id=rule.id,
+                alert_name=rule.title[:255],
+                prev_state=prev[:40],
+                new_state=state_text(c.new)[:40],
+                text=text,
+                data=dumps(
+                    {"values": c.values, "labels": pub, "ruleUid": rule.uid, "instance": self.instance}
+                ),
+                epoch=tick,
+                epoch_end=tick,
+                created=tick,
+                updated=tick,
+            )
+        )

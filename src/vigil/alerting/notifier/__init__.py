@@ -1,0 +1,73 @@
+"""Notifiers: one module per channel (webhook, email, slack). Each exposes ``SECURE`` (setting
+names stored encrypted), ``validate(settings)`` and ``async send(integration, data, ctx)``."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+
+class DeliveryError(Exception):
+    """A failed send. ``permanent`` failures are not retried (bad address, 4xx, misconfiguration)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class Integration:
+    uid: str
+    org_id: int
+    name: str  # the contact point (receiver) name
+    type: str
+    settings: dict[str, Any]
+    secure: dict[str, str] = field(default_factory=dict)
+    disable_resolve_message: bool = False
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        if key in self.secure:
+            return self.secure[key]
+        value = self.settings.get(key)
+        return default if value in (None, "") else value
+
+
+@dataclass
+class SMTPSettings:
+    enabled: bool = False
+    host: str = "localhost:25"
+    user: str = ""
+    password: str = ""
+    from_address: str = "admin@vigil.localhost"
+    from_name: str = "Vigil"
+    ehlo_identity: str = ""
+    starttls_policy: str = "OpportunisticStartTLS"
+    skip_verify: bool = False
+
+
+@dataclass
+class SendContext:
+    http: httpx.AsyncClient
+    timeout: float
+    root_url: str
+    version: str
+    smtp: SMTPSettings
+    notification_id: str = ""
+
+
+def channels() -> dict[str, ModuleType]:
+    return {
+        kind: importlib.import_module(f"vigil.alerting.notifier.{kind}")
+        for kind in ("webhook", "email", "slack")
+    }
+
+
+def channel(kind: str) -> ModuleType:
+    found = channels().get(kind)
+    if found is None:
+        raise DeliveryError(f"unsupported contact point type {kind!r}", permanent=True)
+    return found

@@ -1,0 +1,211 @@
+"""The scheduler of one replica: every whole second it decides which rule groups this replica
+owns (``shard``: rendezvous hashing over live members, each group held by a lease renewed at
+every tick; ``all``: every group) and starts the evaluations due at that second.
+
+Ticks are whole seconds of wall-clock time, so every replica agrees on when a group is due and
+evaluates it "as of" the same instant (``ha_mode = all`` then computes identical transitions, and
+the compare-and-swap writes keep one of them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from vigil.alerting import decisions
+from vigil.alerting.evaluator import evaluate
+from vigil.alerting.instances import plan
+from vigil.alerting.models import Rule, RuleGroup
+
+if TYPE_CHECKING:
+    from vigil.alerting.service import AlertingService
+
+log = logging.getLogger("vigil.alerting.scheduler")
+LEASE_PREFIX = "alerting/group/"
+RELOAD_EVERY = 30.0
+
+
+class Scheduler:
+    def __init__(self, svc: AlertingService, concurrency: int = 64) -> None:
+        self.svc = svc
+        self.groups: dict[str, RuleGroup] = {}
+        self.offsets: dict[str, int] = {}
+        self.dirty = True
+        self.last_reload = -math.inf
+        self.owned: set[str] = set()
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.last_eval: dict[str, dict[str, Any]] = {}
+        self.missing: dict[str, dict[str, int]] = {}
+        self.evaluations: dict[str, int] = {}  # rule uid -> evaluations by this replica
+        self._sem = asyncio.Semaphore(concurrency)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.on_evaluated: list[Callable[[Rule, int], None]] = []
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def mark_dirty(self, *_: Any) -> None:
+        self.dirty = True
+
+    async def reload(self) -> None:
+        rules = await self.svc.rules.all_rules()
+        groups: dict[str, RuleGroup] = {}
+        for r in sorted(rules, key=lambda r: (r.group_key, r.group_idx, r.id)):
+            g = groups.get(r.group_key)
+            if g is None:
+                g = groups[r.group_key] = RuleGroup(r.group_key, r.org_id, r.folder_uid, r.group, r.interval)
+            g.rules.append(r)
+        self.groups = groups
+        self.offsets = {k: decisions.group_offset(k, g.interval) for k, g in groups.items()}
+        uids = {r.uid for r in rules}
+        for uid in [u for u in self.missing if u not in uids]:
+            del self.missing[uid]
+        self.dirty = False
+        self.last_reload = self.svc.clock.monotonic()
+
+    # -- ownership -----------------------------------------------------------------------------
+
+    async def _sync_leases(self, desired: set[str], retry: bool = True) -> set[str]:
+        leases = self.svc.cluster.leases
+        me = self.svc.instance
+        ttl = self.svc.lease_ttl
+        names = {LEASE_PREFIX + k: k for k in desired}
+        await leases.renew(me, LEASE_PREFIX, ttl)
+        held = await leases.held(me, LEASE_PREFIX)
+        release = [n for n in held if n not in names]
+        if release:
+            await leases.release(me, release)
+            self.svc.metrics.leases_released.inc(len(release))
+        have = {names[n] for n in held if n in names}
+        missing = [n for n in names if n not in held]
+        for attempt in range(2 if retry else 1):
+            failed = []
+            for n in missing:
+                if await leases.acquire(n, me, ttl):
+                    have.add(names[n])
+                    self.svc.metrics.leases_acquired.inc()
+                else:
+                    failed.append(n)
+            if not failed or attempt == 1:
+                break
+            # The previous owner releases at its own tick, a few milliseconds away: try once more.
+            await asyncio.sleep(0.25)
+            missing = failed
+        return have
+
+    async def tick(self, t: int) -> None:
+        """One scheduling round for whole second ``t``."""
+        if self._stopping:
+            return
+        if self.dirty or self.svc.clock.monotonic() - self.last_reload > RELOAD_EVERY:
+            await self.reload()
+        if self.svc.is_draining():
+            await self.release_all()
+            return
+        live = self.svc.cluster.membership.live()
+        self.svc.metrics.cluster_members.set(len(live))
+        desired = decisions.owned(self.groups.keys(), live, self.svc.instance, self.svc.ha_mode)
+        if self.svc.ha_mode == "shard":
+            desired = await self._sync_leases(desired)
+        self.owned = desired
+        self.svc.metrics.groups_owned.set(len(desired))
+        self.svc.metrics.rules_owned.set(sum(len(self.groups[k].rules) for k in desired if k in self.groups))
+        for key in sorted(desired):
+            g = self.groups.get(key)
+            if g is None or not decisions.due(t, g.interval, self.offsets.get(key, 0)):
+                continue
+            running = self.running.get(key)
+            if running is not None and not running.done():
+                self.svc.metrics.evaluations_skipped.inc()
+                continue
+            task = asyncio.create_task(self._evaluate_group(g, t), name=f"vigil-eval-{key}")
+            self.running[key] = task
+
+    async def release_all(self) -> None:
+        if self.svc.ha_mode == "shard" and self.owned:
+            with contextlib.suppress(Exception):
+                n = await self.svc.cluster.leases.release_all(self.svc.instance, LEASE_PREFIX)
+                self.svc.metrics.leases_released.inc(n)
+        self.owned = set()
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    async def _evaluate_group(self, g: RuleGroup, t: int) -> None:
+        svc = self.svc
+        async with self._sem:
+            try:
+                active = [r for r in g.rules if not r.is_paused]
+                if not active:
+                    return
+                stored = await svc.instances.load([r.uid for r in active])
+                for rule in active:
+                    await self._evaluate_rule(rule, stored.get(rule.uid, {}), t)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("evaluating rule group %s failed", g.key)
+
+    async def _evaluate_rule(self, rule: Rule, stored: dict[str, Any], t: int) -> None:
+        svc = self.svc
+        outcome = await evaluate(rule, svc.runner, t * 1000, svc.evaluation_timeout)
+        svc.metrics.evaluations.labels(outcome.kind).inc()
+        svc.metrics.evaluation_duration.observe(outcome.duration)
+        self.evaluations[rule.uid] = self.evaluations.get(rule.uid, 0) + 1
+        self.last_eval[rule.uid] = {
+            "at": t * 1000,
+            "duration": outcome.duration,
+            "health": outcome.kind,
+            "error": outcome.error,
+        }
+        for cb in self.on_evaluated:
+            cb(rule, t)
+        changes = plan(rule, outcome, stored, float(t), self.missing.setdefault(rule.uid, {}))
+        if not changes:
+            return
+        written, due = await svc.instances.apply(rule, changes, float(t), svc.dispatcher)
+        for c in written:
+            if not c.delete and c.state_changed:
+                svc.metrics.transitions.labels(c.new.state.value).inc()
+        if due:
+            svc.dispatcher.kick(due)
+
+    async def wait_idle(self) -> None:
+        tasks = [t for t in self.running.values() if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- loop ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        clock = self.svc.clock
+        while not self._stopping:
+            t = math.floor(clock.now()) + 1
+            await asyncio.sleep(max(0.0, t - clock.now()))
+            try:
+                await self.tick(t)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("scheduler tick failed: %s", exc)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name=f"vigil-scheduler-{self.svc.instance}")
+
+    async def stop(self, release: bool = True) -> None:
+        self._stopping = True
+        tasks = [t for t in [self._task, *self.running.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._task = None
+        self.running.clear()
+        if release:
+            await self.release_all()

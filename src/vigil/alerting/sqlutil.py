@@ -1,0 +1,66 @@
+"""Small dialect helpers: insert-if-absent and retrying a transaction on deadlock/serialization."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+from sqlalchemy import Table
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+from vigil.storage.db import Database
+
+T = TypeVar("T")
+
+
+def insert_ignore(dialect: str, table: Table, values: dict[str, Any]) -> Insert:
+    """INSERT that does nothing (rowcount 0) when a unique key already exists."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    if dialect == "mysql":
+        return mysql.insert(table).values(**values).prefix_with("IGNORE")
+    return sqlite.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def _retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return any(
+        w in text
+        for w in ("deadlock", "serializ", "lock wait timeout", "database is locked", "try restarting")
+    )
+
+
+async def write_retrying(
+    db: Database, body: Callable[[AsyncConnection], Awaitable[T]], attempts: int = 6
+) -> T:
+    """Run ``body`` in a write transaction, again on a deadlock or serialization failure."""
+    for i in range(attempts):
+        try:
+            async with db.write() as conn:
+                return await body(conn)
+        except DBAPIError as exc:
+            if i == attempts - 1 or not _retryable(exc):
+                raise
+            await asyncio.sleep(0.01 * (2**i) + random.random() * 0.01)
+    raise AssertionError("unreachable")
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if not text:
+        return default
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return default
