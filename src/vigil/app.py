@@ -245,6 +245,9 @@ class VigilApp:
             )
         await s.sessions.ping()
         s.started_at = s.clock.now()
+        from vigil.provisioning.runner import start as start_provisioning
+
+        await start_provisioning(s)
         await s.cluster.start()
         await s.alerting.start()
         s.tasks.append(asyncio.create_task(self._housekeeping(), name="vigil-housekeeping"))
