@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import insert, select
 
 from tests.conftest import ADMIN_AUTH, Replica
@@ -302,3 +303,25 @@ async def test_legacy_slug_routes_are_404_json(sqlite_replica: Replica) -> None:
 async def test_no_credentials_is_401(sqlite_replica: Replica) -> None:
     r = await save(sqlite_replica.client, {}, {"title": "x"})
     assert r.status_code == 401 and r.json() == {"message": "Unauthorized"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_oversized_fields_are_400_on_strict_databases(replica: Replica) -> None:
+    c = replica.client
+    r = await save(c, ADMIN_AUTH, {"title": "t" * 256})
+    assert r.status_code == 400 and "too long" in r.json()["message"]
+    r = await c.post("/api/folders", json={"title": "f" * 256}, headers=ADMIN_AUTH)
+    assert r.status_code == 400 and "too long" in r.json()["message"]
+    r = await c.post(
+        "/api/dashboards/import",
+        json={"dashboard": {"title": "p"}, "pluginId": "x" * 191},
+        headers=ADMIN_AUTH,
+    )
+    assert r.status_code == 400
+    long_tag = "x" * 300
+    body = await save_ok(
+        c, ADMIN_AUTH, {"title": "t" * 255, "tags": [long_tag, "ok"], "x": "y" * 100_000}, message="m" * 5000
+    )
+    got = (await c.get(f"/api/dashboards/uid/{body['uid']}", headers=ADMIN_AUTH)).json()["dashboard"]
+    assert got["tags"] == [long_tag, "ok"] and len(got["x"]) == 100_000
+    assert (await c.get("/api/dashboards/tags", headers=ADMIN_AUTH)).json() == [{"term": "ok", "count": 1}]

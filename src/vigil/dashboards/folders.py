@@ -106,6 +106,8 @@ def _title(body: dict[str, Any], required: bool) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise AppError.bad_request("folder title cannot be empty")
+    if len(value.strip()) > 255:
+        raise AppError.bad_request("folder title too long, max 255 characters")
     return value.strip()
 
 

@@ -52,6 +52,7 @@ log = logging.getLogger("vigil.dashboards")
 UID_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_UID = 40
 MAX_TAG = 190
+MAX_TITLE = 255
 T = TypeVar("T")
 
 
@@ -211,6 +212,10 @@ async def save_in(
     if not isinstance(title, str) or not title.strip():
         raise AppError.bad_request("Dashboard title cannot be empty")
     title = title.strip()
+    if len(title) > MAX_TITLE:
+        raise AppError.bad_request(f"Dashboard title too long, max {MAX_TITLE} characters")
+    if len(req.plugin_id) > 190:
+        raise AppError.bad_request("pluginId too long, max 190 characters")
     uid = check_uid(data.get("uid"))
     dash_id = _int_or_none(data.get("id"), "dashboard.id") or 0
     incoming_version = _int_or_none(data.get("version"), "dashboard.version")
