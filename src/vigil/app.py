@@ -28,8 +28,12 @@ from vigil import __version__
 from vigil.alerting.service import AlertingService
 from vigil.auth.authenticate import Authenticator
 from vigil.auth.bruteforce import BruteForceGuard
+from vigil.auth.orgs import Orgs
 from vigil.auth.service import IdentityService
+from vigil.auth.serviceaccount_admin import ServiceAccountAdmin
 from vigil.auth.serviceaccounts import ServiceAccounts
+from vigil.auth.teams import Teams
+from vigil.auth.users import Users
 from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
@@ -61,6 +65,10 @@ class Services:
     db: Database
     identities: IdentityService
     service_accounts: ServiceAccounts
+    service_account_admin: ServiceAccountAdmin
+    users: Users
+    orgs: Orgs
+    teams: Teams
     sessions: SessionStore
     auth: Authenticator
     bruteforce: BruteForceGuard
@@ -130,6 +138,10 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         db=db,
         identities=identities,
         service_accounts=ServiceAccounts(identities),
+        service_account_admin=ServiceAccountAdmin(identities),
+        users=Users(identities),
+        orgs=Orgs(identities),
+        teams=Teams(identities),
         sessions=sessions,
         auth=Authenticator(
             db, identities, sessions, clock, secret_key, config.get_duration("auth", "token_cache_seconds")

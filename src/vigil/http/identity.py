@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
@@ -75,7 +76,7 @@ async def identity(request: Request) -> Identity:
     return found
 
 
-def _role_dependency(role: str) -> object:
+def _role_dependency(role: str) -> Callable[..., Awaitable[Identity]]:
     async def check(who: Identity = Depends(identity)) -> Identity:
         if not who.has_role(role) and not (role == "Viewer" and who.is_server_admin):
             raise AppError.forbidden(f"Access denied: requires the {role} role in this organization")
