@@ -7,6 +7,7 @@ their store run their own server so other tests (and other people's tests) are n
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import socket
 import subprocess
@@ -20,9 +21,17 @@ from tests.conftest import IN_CI
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the ephemeral range (32768+): polling a port nobody listens on yet can
+    otherwise connect a client socket to itself and look like a server."""
+    for _ in range(500):
+        port = random.randint(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port")
 
 
 def require_binary(name: str) -> str:

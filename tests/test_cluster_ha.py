@@ -40,9 +40,10 @@ SETTINGS = [
 
 
 def free_block(n: int) -> int:
-    """A base port with n consecutive free ports."""
+    """A base port with n consecutive free ports, below the ephemeral range (32768+) so that polling
+    a port nobody listens on yet cannot connect a client socket to itself."""
     for _ in range(200):
-        base = random.randint(20000, 60000 - n)
+        base = random.randint(20000, 32000 - n)
         if all(port_free(base + i) for i in range(n)):
             return base
     raise AssertionError("no block of free ports")

@@ -10,6 +10,7 @@ state.json`` and stopped on Ctrl-C (or SIGTERM): the load balancer first, then t
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -97,7 +98,7 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
             return int(resp.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
         return None
 
 
