@@ -33,6 +33,8 @@ SCENARIOS = (
     "csv_content",
     "no_data_points",
     "random_walk_table",
+    "exponential_heatmap_bucket_data",
+    "linear_heatmap_bucket_data",
 )
 _LABEL_PAIR = re.compile(r"\s*([A-Za-z_][\w.\-]*)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^,}]*)\s*")
 
@@ -268,6 +270,31 @@ def csv_metric_values(q: DataQuery) -> Frame:
     )
 
 
+def heatmap_buckets(q: DataQuery, exponential: bool) -> list[Frame]:
+    """Histogram buckets over time: one series per upper bound (``le`` label), counts that drift."""
+    seed = q.model.get("seed")
+    rng = random.Random(f"{seed}:heatmap") if seed not in (None, "") else random.Random()
+    bounds = [2.0**i for i in range(10)] if exponential else [float(i * 10) for i in range(10)]
+    limit = q.max_data_points if q.max_data_points > 0 else 100_000
+    times = _aligned_times(q.time_range.from_ms, q.time_range.to_ms, _step_ms(q), limit)
+    frames = []
+    for i, bound in enumerate(bounds):
+        level = rng.random() * 10 * (len(bounds) - i)
+        values = []
+        for _ in times:
+            level = max(0.0, level + (rng.random() - 0.5) * 5)
+            values.append(round(level))
+        name = f"{bound:g}"
+        frames.append(
+            Frame(
+                [Field.time(list(times), "time"), Field.number(values, name, {"le": name})],
+                name=name,
+                ref_id=q.ref_id,
+            )
+        )
+    return frames
+
+
 def _cell(raw: str) -> Any:
     v = raw.strip()
     if v == "" or v.lower() == "null":
@@ -344,6 +371,8 @@ class TestDataPlugin(DataSourcePlugin):
             return [csv_content(q)]
         if scenario == "no_data_points":
             return []
+        if scenario in ("exponential_heatmap_bucket_data", "linear_heatmap_bucket_data"):
+            return heatmap_buckets(q, scenario.startswith("exponential"))
         raise QueryError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
 
     async def check_health(self, inst: Instance) -> Health:
