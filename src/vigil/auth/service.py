@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -81,6 +82,7 @@ class IdentityService:
         is_service_account: bool = False,
     ) -> int:
         now = self.now()
+        password_hash = await asyncio.to_thread(passwords.hash_password, password) if password else ""
         try:
             result = await conn.execute(
                 insert(user).values(
@@ -88,7 +90,7 @@ class IdentityService:
                     login=login,
                     email=email,
                     name=name,
-                    password_hash=passwords.hash_password(password) if password else "",
+                    password_hash=password_hash,
                     org_id=org_id,
                     is_admin=is_admin,
                     is_service_account=is_service_account,
@@ -164,20 +166,21 @@ class IdentityService:
         """The user when the password matches and the account is enabled; None otherwise."""
         found = await self.find_user(login_or_email)
         if found is None:
-            passwords.burn_verify()
+            await asyncio.to_thread(passwords.burn_verify)
             return None
-        if not passwords.verify_password(found.password_hash, password):
+        if not await asyncio.to_thread(passwords.verify_password, found.password_hash, password):
             return None
         return found
 
     async def set_password(self, user_id: int, password: str) -> None:
         if len(password) < 4:
             raise AppError(422, "New password is too short")
+        password_hash = await asyncio.to_thread(passwords.hash_password, password)
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(user)
                 .where(user.c.id == user_id)
-                .values(password_hash=passwords.hash_password(password), updated=self.now())
+                .values(password_hash=password_hash, updated=self.now())
             )
             if result.rowcount == 0:
                 raise AppError.not_found("user not found")

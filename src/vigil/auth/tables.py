@@ -9,6 +9,7 @@ from vigil.storage.schema import metadata
 org = Table(
     "org",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(190), nullable=False, unique=True),
     Column("address1", String(255), nullable=False, server_default=""),
@@ -24,6 +25,7 @@ org = Table(
 user = Table(
     "user_account",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uid", String(40), nullable=False, unique=True),
     Column("login", String(190), nullable=False, unique=True),
@@ -44,6 +46,7 @@ user = Table(
 org_user = Table(
     "org_user",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("user_id", Integer, nullable=False),
@@ -57,6 +60,7 @@ org_user = Table(
 team = Table(
     "team",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uid", String(40), nullable=False, unique=True),
     Column("org_id", Integer, nullable=False),
@@ -70,6 +74,7 @@ team = Table(
 team_member = Table(
     "team_member",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("team_id", Integer, nullable=False),
@@ -84,6 +89,7 @@ team_member = Table(
 api_token = Table(
     "api_token",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("service_account_id", Integer, nullable=False),
@@ -99,6 +105,7 @@ api_token = Table(
 login_attempt = Table(
     "login_attempt",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(190), nullable=False),
     Column("ip_address", String(64), nullable=False),

@@ -9,6 +9,7 @@ from vigil.storage.schema import metadata
 user_auth_token = Table(
     "user_auth_token",
     metadata,
+    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, nullable=False),
     Column("auth_token", String(64), nullable=False, unique=True),
@@ -27,6 +28,7 @@ user_auth_token = Table(
 session_cache = Table(
     "session_cache",
     metadata,
+    sqlite_autoincrement=True,
     Column("cache_key", String(190), primary_key=True),
     Column("value", Text, nullable=False),
     Column("expires_at", BigInteger, nullable=False),

@@ -23,6 +23,7 @@ def _stamps() -> list[sa.Column[int]]:
 def upgrade() -> None:
     op.create_table(
         "org",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(190), nullable=False),
         *[
@@ -36,6 +37,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "user_account",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("uid", sa.String(40), nullable=False),
         sa.Column("login", sa.String(190), nullable=False),
@@ -56,6 +58,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "org_user",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("user_id", sa.Integer, nullable=False),
@@ -66,6 +69,7 @@ def upgrade() -> None:
     op.create_index("ix_org_user_user_id", "org_user", ["user_id"])
     op.create_table(
         "team",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("uid", sa.String(40), nullable=False),
         sa.Column("org_id", sa.Integer, nullable=False),
@@ -77,6 +81,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "team_member",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("team_id", sa.Integer, nullable=False),
@@ -88,6 +93,7 @@ def upgrade() -> None:
     op.create_index("ix_team_member_user_id", "team_member", ["user_id"])
     op.create_table(
         "api_token",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("service_account_id", sa.Integer, nullable=False),
@@ -102,6 +108,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "login_attempt",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("username", sa.String(190), nullable=False),
         sa.Column("ip_address", sa.String(64), nullable=False),
@@ -111,6 +118,7 @@ def upgrade() -> None:
     op.create_index("ix_login_attempt_ip_created", "login_attempt", ["ip_address", "created"])
     op.create_table(
         "user_auth_token",
+        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("user_id", sa.Integer, nullable=False),
         sa.Column("auth_token", sa.String(64), nullable=False),
