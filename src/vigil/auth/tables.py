@@ -9,7 +9,6 @@ from vigil.storage.schema import metadata
 org = Table(
     "org",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(190), nullable=False, unique=True),
     Column("address1", String(255), nullable=False, server_default=""),
@@ -20,12 +19,12 @@ org = Table(
     Column("country", String(255), nullable=False, server_default=""),
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 user = Table(
     "user_account",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uid", String(40), nullable=False, unique=True),
     Column("login", String(190), nullable=False, unique=True),
@@ -41,12 +40,12 @@ user = Table(
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=False, server_default="0"),
+    sqlite_autoincrement=True,
 )
 
 org_user = Table(
     "org_user",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("user_id", Integer, nullable=False),
@@ -55,12 +54,12 @@ org_user = Table(
     Column("updated", BigInteger, nullable=False),
     UniqueConstraint("org_id", "user_id"),
     Index("ix_org_user_user_id", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 team = Table(
     "team",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uid", String(40), nullable=False, unique=True),
     Column("org_id", Integer, nullable=False),
@@ -69,12 +68,12 @@ team = Table(
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
     UniqueConstraint("org_id", "name"),
+    sqlite_autoincrement=True,
 )
 
 team_member = Table(
     "team_member",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("team_id", Integer, nullable=False),
@@ -84,12 +83,12 @@ team_member = Table(
     Column("updated", BigInteger, nullable=False),
     UniqueConstraint("team_id", "user_id"),
     Index("ix_team_member_user_id", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 api_token = Table(
     "api_token",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_id", Integer, nullable=False),
     Column("service_account_id", Integer, nullable=False),
@@ -100,16 +99,17 @@ api_token = Table(
     Column("last_used_at", BigInteger, nullable=True),
     Column("is_revoked", Boolean, nullable=False, server_default="0"),
     UniqueConstraint("service_account_id", "name"),
+    sqlite_autoincrement=True,
 )
 
 login_attempt = Table(
     "login_attempt",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(190), nullable=False),
     Column("ip_address", String(64), nullable=False),
     Column("created", BigInteger, nullable=False),
     Index("ix_login_attempt_username_created", "username", "created"),
     Index("ix_login_attempt_ip_created", "ip_address", "created"),
+    sqlite_autoincrement=True,
 )

@@ -9,7 +9,6 @@ from vigil.storage.schema import metadata
 user_auth_token = Table(
     "user_auth_token",
     metadata,
-    sqlite_autoincrement=True,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", Integer, nullable=False),
     Column("auth_token", String(64), nullable=False, unique=True),
@@ -22,15 +21,16 @@ user_auth_token = Table(
     Column("revoked_at", BigInteger, nullable=False, server_default="0"),
     Index("ix_user_auth_token_prev_auth_token", "prev_auth_token"),
     Index("ix_user_auth_token_user_id", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 # Small shared values with an expiry (the auth-proxy user-sync cache) for the database provider.
 session_cache = Table(
     "session_cache",
     metadata,
-    sqlite_autoincrement=True,
     Column("cache_key", String(190), primary_key=True),
     Column("value", Text, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Index("ix_session_cache_expires_at", "expires_at"),
+    sqlite_autoincrement=True,
 )

@@ -23,7 +23,6 @@ def _stamps() -> list[sa.Column[int]]:
 def upgrade() -> None:
     op.create_table(
         "org",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(190), nullable=False),
         *[
@@ -34,10 +33,10 @@ def upgrade() -> None:
         *[sa.Column(c, sa.String(255), nullable=False, server_default="") for c in ("state", "country")],
         *_stamps(),
         sa.UniqueConstraint("name", name="uq_org_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "user_account",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("uid", sa.String(40), nullable=False),
         sa.Column("login", sa.String(190), nullable=False),
@@ -55,21 +54,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("uid", name="uq_user_account_uid"),
         sa.UniqueConstraint("login", name="uq_user_account_login"),
         sa.UniqueConstraint("email", name="uq_user_account_email"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "org_user",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("user_id", sa.Integer, nullable=False),
         sa.Column("role", sa.String(20), nullable=False),
         *_stamps(),
         sa.UniqueConstraint("org_id", "user_id", name="uq_org_user_org_id_user_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_org_user_user_id", "org_user", ["user_id"])
     op.create_table(
         "team",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("uid", sa.String(40), nullable=False),
         sa.Column("org_id", sa.Integer, nullable=False),
@@ -78,10 +77,10 @@ def upgrade() -> None:
         *_stamps(),
         sa.UniqueConstraint("uid", name="uq_team_uid"),
         sa.UniqueConstraint("org_id", "name", name="uq_team_org_id_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "team_member",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("team_id", sa.Integer, nullable=False),
@@ -89,11 +88,11 @@ def upgrade() -> None:
         sa.Column("permission", sa.Integer, nullable=False, server_default="0"),
         *_stamps(),
         sa.UniqueConstraint("team_id", "user_id", name="uq_team_member_team_id_user_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_team_member_user_id", "team_member", ["user_id"])
     op.create_table(
         "api_token",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("service_account_id", sa.Integer, nullable=False),
@@ -105,20 +104,20 @@ def upgrade() -> None:
         sa.Column("is_revoked", sa.Boolean, nullable=False, server_default="0"),
         sa.UniqueConstraint("key_hash", name="uq_api_token_key_hash"),
         sa.UniqueConstraint("service_account_id", "name", name="uq_api_token_service_account_id_name"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "login_attempt",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("username", sa.String(190), nullable=False),
         sa.Column("ip_address", sa.String(64), nullable=False),
         sa.Column("created", sa.BigInteger, nullable=False),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_login_attempt_username_created", "login_attempt", ["username", "created"])
     op.create_index("ix_login_attempt_ip_created", "login_attempt", ["ip_address", "created"])
     op.create_table(
         "user_auth_token",
-        sqlite_autoincrement=True,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("user_id", sa.Integer, nullable=False),
         sa.Column("auth_token", sa.String(64), nullable=False),
@@ -128,6 +127,7 @@ def upgrade() -> None:
         *[sa.Column(c, sa.BigInteger, nullable=False) for c in ("seen_at", "rotated_at", "created_at")],
         sa.Column("revoked_at", sa.BigInteger, nullable=False, server_default="0"),
         sa.UniqueConstraint("auth_token", name="uq_user_auth_token_auth_token"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_user_auth_token_prev_auth_token", "user_auth_token", ["prev_auth_token"])
     op.create_index("ix_user_auth_token_user_id", "user_auth_token", ["user_id"])
