@@ -128,6 +128,8 @@ def make_config(db_url: str, data_dir: Path, instance: str = "test-1", **overrid
         "security.secret_key": SECRET,
         "cluster.instance_name": instance,
         "server.router_logging": "false",
+        "security.password_hash_memory_kib": "1024",
+        "security.password_hash_iterations": "1",
     }
     values.update({k.replace("__", "."): str(v) for k, v in overrides.items()})
     return Config.load(None, {}, values)

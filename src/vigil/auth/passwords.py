@@ -11,26 +11,25 @@ import zlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
 _ALPHABET = string.ascii_letters + string.digits
-# A real hash of a random password, verified when the login does not exist so timing does not tell.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class Passwords:
+    """argon2id with the cost from [security]; hashes made with another cost still verify."""
 
+    def __init__(self, memory_kib: int = 65536, iterations: int = 3) -> None:
+        self._hasher = PasswordHasher(time_cost=iterations, memory_cost=memory_kib, parallelism=2)
+        # A real hash of a random password, verified for unknown logins so timing does not tell.
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
 
-def verify_password(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and bool(stored)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
 
-
-def burn_verify() -> None:
-    """Spend the time a real verification takes (unknown login)."""
-    verify_password("", "x")
+    def verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored or self._dummy, password) and bool(stored)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def new_service_account_token() -> str:

@@ -23,9 +23,10 @@ MAIN_ORG_NAME = "Main Org."
 
 
 class IdentityService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, hasher: passwords.Passwords | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.hasher = hasher or passwords.Passwords()
 
     def now(self) -> int:
         return now_ms(self.clock)
@@ -82,7 +83,7 @@ class IdentityService:
         is_service_account: bool = False,
     ) -> int:
         now = self.now()
-        password_hash = await asyncio.to_thread(passwords.hash_password, password) if password else ""
+        password_hash = await asyncio.to_thread(self.hasher.hash, password) if password else ""
         try:
             result = await conn.execute(
                 insert(user).values(
@@ -166,16 +167,16 @@ class IdentityService:
         """The user when the password matches and the account is enabled; None otherwise."""
         found = await self.find_user(login_or_email)
         if found is None:
-            await asyncio.to_thread(passwords.burn_verify)
+            await asyncio.to_thread(self.hasher.verify, "", password)
             return None
-        if not await asyncio.to_thread(passwords.verify_password, found.password_hash, password):
+        if not await asyncio.to_thread(self.hasher.verify, found.password_hash, password):
             return None
         return found
 
     async def set_password(self, user_id: int, password: str) -> None:
         if len(password) < 4:
             raise AppError(422, "New password is too short")
-        password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(user)
