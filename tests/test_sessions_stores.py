@@ -411,3 +411,25 @@ def test_build_store_follows_the_provider_setting(tmp_path: Path) -> None:
     assert isinstance(file_store, FileSessionStore) and file_store.root == (tmp_path / "sessions").absolute()
     with pytest.raises(ConfigError):
         build_store(Config.load(None, {}, {"session.provider": "memory"}), db, FakeClock(), SECRET, POLICY)
+
+
+async def test_a_retried_redis_rotation_reports_its_own_win(clock: FakeClock) -> None:
+    """redis-py retries a command once on a broken connection; if the first run of the rotation
+    script happened and only its answer was lost, the retry must not report a lost race (the
+    browser would never get its new token and be logged out when the grace window ends)."""
+    require_service("Redis", REDIS_URL)
+    store = RedisSessionStore(f"{REDIS_URL}?prefix={_prefix()}", clock, SECRET, POLICY)
+    try:
+        token, s = await store.create(1, "", "")
+        clock.advance(10 * MINUTE)
+        now = int(clock.now() * 1000)
+        args = [s.token_hash, "f" * 64, now, 60_000, 60_000, store.prefix, now + 60_000, s.id]
+        keys = [f"{store.prefix}s:{s.id}", f"{store.prefix}t:{'f' * 64}", f"{store.prefix}t:{s.token_hash}"]
+        assert await store._rotate(keys=keys, args=args) == 1
+        assert await store._rotate(keys=keys, args=args) == 1  # the same call again: still its win
+        other = [s.token_hash, "e" * 64, now, 60_000, 60_000, store.prefix, now + 60_000, s.id]
+        assert await store._rotate(keys=keys, args=other) == 0  # a different rotator lost
+        assert await store.lookup(token) is not None  # previous token, within grace
+    finally:
+        await store.revoke_user(1)
+        await store.close()

@@ -121,11 +121,18 @@ class MemcachedSessionStore:
         return f"{self.prefix}{kind}:{ident}"
 
     async def _run(self, fn: Callable[[], T]) -> T:
+        """Run blocking client calls in the pool; one immediate retry, because a pooled connection
+        broken by a memcached restart fails once before the pool replaces it (every operation here
+        is safe to repeat: ids appended twice are read once, a repeated compare-and-set loses)."""
         loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._pool, fn)
-        except (OSError, MemcacheError) as exc:
-            raise SessionStoreUnavailable(f"memcached at {self.where}: {exc or type(exc).__name__}") from None
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(self._pool, fn)
+            except (OSError, MemcacheError) as exc:
+                if attempt == 2 or isinstance(exc, ConnectionRefusedError):
+                    detail = str(exc) or type(exc).__name__
+                    raise SessionStoreUnavailable(f"memcached at {self.where}: {detail}") from None
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _session(rec: dict[str, Any], matched_previous: bool) -> Session:
@@ -241,14 +248,18 @@ class MemcachedSessionStore:
             if raw is None:
                 return False
             rec = orjson.loads(raw)
-            old, before = rec["c"], rec["p"]
-            if old != session.token_hash:
-                return False
-            rec.update(c=h, p=old, ra=now, sa=now)
-            body = orjson.dumps(rec)
             expire = _exptime(expiry - now)
-            if not self.client.cas(skey, body, cas, expire=expire):
-                return False  # another request (on any replica) rotated first
+            if rec["c"] == h:
+                # this call's first attempt won before its connection broke: finish its writes
+                old, before, body = rec["p"], rec["p"], bytes(raw)
+            else:
+                old, before = rec["c"], rec["p"]
+                if old != session.token_hash:
+                    return False
+                rec.update(c=h, p=old, ra=now, sa=now)
+                body = orjson.dumps(rec)
+                if not self.client.cas(skey, body, cas, expire=expire):
+                    return False  # another request (on any replica) rotated first
             self.client.set(self._k("t", h), body, expire=expire)
             self.client.set(
                 self._k("t", old),

@@ -55,9 +55,13 @@ table.insert(fields, sid)
 return fields
 """
 
-# KEYS: s:<id>, t:<new>, t:<expected>. ARGV: expected, new, now, ttl_ms, grace_ms, prefix, expiry, id
+# KEYS: s:<id>, t:<new>, t:<expected>. ARGV: expected, new, now, ttl_ms, grace_ms, prefix, expiry, id.
+# Idempotent: a retry after a lost answer (the client retries once on a broken connection) finds its
+# own new token already current and reports the win again.
 _ROTATE = """
-if redis.call('HGET', KEYS[1], 'cur') ~= ARGV[1] then return 0 end
+local cur = redis.call('HGET', KEYS[1], 'cur')
+if cur == ARGV[2] then return 1 end
+if cur ~= ARGV[1] then return 0 end
 local prev = redis.call('HGET', KEYS[1], 'prev')
 if prev and prev ~= ARGV[1] then redis.call('DEL', ARGV[6] .. 't:' .. prev) end
 redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', ARGV[1], 'ra', ARGV[3], 'sa', ARGV[3])
