@@ -267,6 +267,14 @@ class Dispatcher:
                 return None
             org_id = int(gr["org_id"])
             opts = loads(gr["options"], {})
+            # Policy edits apply to existing groups: take the route's current timers and timings.
+            current = routing.find(await self.config.route_tree(conn, org_id), str(opts.get("route", "")))
+            if (
+                current is not None
+                and current.receiver == gr["receiver"]
+                and gr["group_key"].startswith(current.key + ":")
+            ):
+                opts = current.options()
             members = (await conn.execute(select(gm).where(gm.c.group_id == group_id))).all()
             timings = await self.config.timings_by_name(
                 conn,

@@ -156,6 +156,11 @@ def walk(route: Route) -> list[Route]:
     return out
 
 
+def find(route: Route, path: str) -> Route | None:
+    """The route at ``path`` ("0.1.0"), or None."""
+    return next((r for r in walk(route) if r.path == path), None)
+
+
 def receivers_used(route: Route) -> set[str]:
     return {r.receiver for r in walk(route)}
 

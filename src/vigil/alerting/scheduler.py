@@ -44,7 +44,15 @@ class Scheduler:
         self._sem = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._wake = asyncio.Event()
+        self._tick_lock = asyncio.Lock()
+        self.started_ticks = 0
+        self.last_tick: dict[str, int] = {}  # group key -> last tick evaluated here
         self.on_evaluated: list[Callable[[Rule, int], None]] = []
+
+    def wake(self, *_: Any) -> None:
+        """Re-decide ownership now (a member joined, left or died), not at the next whole second."""
+        self._wake.set()
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -98,7 +106,15 @@ class Scheduler:
         return have
 
     async def tick(self, t: int) -> None:
-        """One scheduling round for whole second ``t``."""
+        """One scheduling round for whole second ``t``.
+
+        Groups due at ``t`` are evaluated; so are groups this replica has just acquired (a dead or
+        departing member's), at once, so fail-over does not wait for their next due tick. A group
+        is evaluated at most once per tick here."""
+        async with self._tick_lock:
+            await self._tick(t)
+
+    async def _tick(self, t: int) -> None:
         if self._stopping:
             return
         if self.dirty or self.svc.clock.monotonic() - self.last_reload > RELOAD_EVERY:
@@ -111,19 +127,26 @@ class Scheduler:
         desired = decisions.owned(self.groups.keys(), live, self.svc.instance, self.svc.ha_mode)
         if self.svc.ha_mode == "shard":
             desired = await self._sync_leases(desired)
+        acquired = desired - self.owned if self.started_ticks else set()
+        self.started_ticks += 1
         self.owned = desired
         self.svc.metrics.groups_owned.set(len(desired))
         self.svc.metrics.rules_owned.set(sum(len(self.groups[k].rules) for k in desired if k in self.groups))
         for key in sorted(desired):
             g = self.groups.get(key)
-            if g is None or not decisions.due(t, g.interval, self.offsets.get(key, 0)):
+            if g is None or self.last_tick.get(key) == t:
+                continue
+            if key not in acquired and not decisions.due(t, g.interval, self.offsets.get(key, 0)):
                 continue
             running = self.running.get(key)
             if running is not None and not running.done():
                 self.svc.metrics.evaluations_skipped.inc()
                 continue
+            self.last_tick[key] = t
             task = asyncio.create_task(self._evaluate_group(g, t), name=f"vigil-eval-{key}")
             self.running[key] = task
+        for key in [k for k in self.last_tick if k not in desired]:
+            del self.last_tick[key]
 
     async def release_all(self) -> None:
         if self.svc.ha_mode == "shard" and self.owned:
@@ -184,7 +207,12 @@ class Scheduler:
         clock = self.svc.clock
         while not self._stopping:
             t = math.floor(clock.now()) + 1
-            await asyncio.sleep(max(0.0, t - clock.now()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, t - clock.now())):
+                    await self._wake.wait()
+            if self._wake.is_set():
+                t = math.floor(clock.now())  # woken early: re-decide within the current second
             try:
                 await self.tick(t)
             except asyncio.CancelledError:

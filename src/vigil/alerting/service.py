@@ -137,6 +137,7 @@ class AlertingService:
 
     async def start(self) -> None:
         self.cluster.bus.subscribe(TOPIC, self.scheduler.mark_dirty)
+        self.cluster.membership.on_change(self.scheduler.wake)
         if not self.enabled:
             return
         self.scheduler.start()
