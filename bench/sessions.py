@@ -265,7 +265,8 @@ async def main() -> None:
     mc = subprocess.Popen(["memcached", "-u", "root", "-l", "127.0.0.1", "-p", str(port), "-m", "64"])
     try:
         await asyncio.sleep(0.5)
-        print(f"session validation, {SAMPLES} samples each, in process (cpu count {os.cpu_count()}):")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"session validation, {SAMPLES} samples each, in process (cpus {os.cpu_count()}, load {load}):")
         costs = await provider_costs(db_url, tmp, port)
         print(f"wrk, {CONNECTIONS} connections, {SECONDS}s:")
         lb = await through_haproxy(db_url, tmp)
@@ -275,6 +276,7 @@ async def main() -> None:
             "providers": costs,
             "haproxy": lb,
             "median_validation_us": statistics.median(r["validation_p50_us"] for r in costs),
+            "load_average_after": os.getloadavg(),
         }
         (HERE / "results").mkdir(exist_ok=True)
         (HERE / "results" / "sessions.json").write_text(json.dumps(results, indent=2) + "\n")
