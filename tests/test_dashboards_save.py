@@ -325,3 +325,57 @@ async def test_oversized_fields_are_400_on_strict_databases(replica: Replica) ->
     got = (await c.get(f"/api/dashboards/uid/{body['uid']}", headers=ADMIN_AUTH)).json()["dashboard"]
     assert got["tags"] == [long_tag, "ok"] and len(got["x"]) == 100_000
     assert (await c.get("/api/dashboards/tags", headers=ADMIN_AUTH)).json() == [{"term": "ok", "count": 1}]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_ids_beyond_32_bits_are_not_found_not_500(replica: Replica) -> None:
+    c = replica.client
+    huge = 2**40
+    r = await save(c, ADMIN_AUTH, {"title": "T", "id": huge})
+    assert r.status_code == 404 and r.json() == {"message": "Dashboard not found"}
+    r = await save(c, ADMIN_AUTH, {"title": "T"}, folderId=huge)
+    assert r.status_code == 400 and r.json() == {"message": "folder not found"}
+    for path in (f"/api/dashboards/id/{huge}/versions", f"/api/dashboards/id/{huge}/permissions"):
+        assert (await c.get(path, headers=ADMIN_AUTH)).status_code == 404, path
+    assert (await c.get(f"/api/folders/id/{huge}", headers=ADMIN_AUTH)).status_code == 404
+    for params in (
+        {"dashboardIds": huge, "folderIds": huge},
+        {"dashboardIds": huge},
+        {"folderIds": [huge, 12345]},
+    ):
+        r = await c.get("/api/search", params=params, headers=ADMIN_AUTH)
+        assert r.status_code == 200 and r.json() == [], params
+    body = await save_ok(c, ADMIN_AUTH, {"title": "Versions"})
+    r = await c.get(f"/api/dashboards/uid/{body['uid']}/versions/{huge}", headers=ADMIN_AUTH)
+    assert r.status_code == 404
+    r = await c.post(f"/api/dashboards/uid/{body['uid']}/restore", json={"version": huge}, headers=ADMIN_AUTH)
+    assert r.status_code == 404
+    r = await c.post(
+        f"/api/dashboards/uid/{body['uid']}/permissions",
+        json={"items": [{"userId": huge, "permission": 1}]},
+        headers=ADMIN_AUTH,
+    )
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_nul_characters_are_400_or_not_found_never_500(replica: Replica) -> None:
+    c = replica.client
+    r = await save(c, ADMIN_AUTH, {"title": "bad\x00title"})
+    assert r.status_code == 400 and "NUL" in r.json()["message"]
+    r = await c.post("/api/folders", json={"title": "bad\x00"}, headers=ADMIN_AUTH)
+    assert r.status_code == 400
+    r = await c.post("/api/folders", json={"title": "ok", "parentUid": "p\x00"}, headers=ADMIN_AUTH)
+    assert r.status_code == 404
+    r = await save(c, ADMIN_AUTH, {"title": "t"}, folderUid="f\x00")
+    assert r.status_code == 400 and r.json() == {"message": "folder not found"}
+    body = await save_ok(
+        c, ADMIN_AUTH, {"title": "nul inside json", "x": "a\x00b", "tags": ["t\x00", "fine"]}, message="m\x00"
+    )
+    got = (await c.get(f"/api/dashboards/uid/{body['uid']}", headers=ADMIN_AUTH)).json()["dashboard"]
+    assert got["x"] == "a\x00b" and got["tags"] == ["t\x00", "fine"]
+    for path in ("/api/dashboards/uid/a%00b", "/api/folders/a%00b", "/api/dashboards/uid/a%00b/versions"):
+        assert (await c.get(path, headers=ADMIN_AUTH)).status_code == 404, path
+    for params in ({"query": "a\x00"}, {"tag": "x\x00"}, {"dashboardUIDs": "u\x00"}):
+        r = await c.get("/api/search", params=params, headers=ADMIN_AUTH)
+        assert r.status_code == 400, params

@@ -11,7 +11,7 @@ from vigil.auth.models import Identity
 from vigil.dashboards import hooks
 from vigil.dashboards.access import DASHBOARD, Access, load_access
 from vigil.dashboards.imports import evaluate_inputs, extract_dashboard
-from vigil.dashboards.models import ADMIN, EDIT, Dashboard, slugify
+from vigil.dashboards.models import ADMIN, EDIT, Dashboard, id_in_range, slugify
 from vigil.dashboards.permissions import dashboard_items, parse_items, replace_items
 from vigil.dashboards.save import (
     SaveRequest,
@@ -25,7 +25,7 @@ from vigil.dashboards.save import (
 )
 from vigil.dashboards.search import tag_counts
 from vigil.dashboards.service import get_dashboard, get_folder
-from vigil.dashboards.versions import get_version, list_versions, restore_version
+from vigil.dashboards.versions import get_version, list_versions, restore_version, version_not_found
 from vigil.dashboards.views import HOME_DASHBOARD, dashboard_body, home_meta, require_dashboard
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
@@ -76,6 +76,8 @@ async def _by_id(conn: Any, who: Identity, dash_id: str) -> Dashboard:
         ident = int(dash_id)
     except ValueError:
         raise AppError.bad_request("id is invalid") from None
+    if not id_in_range(ident):
+        raise dashboard_not_found()
     d = await get_dashboard(conn, who.org_id, id=ident)
     if d is None:
         raise dashboard_not_found()
@@ -125,8 +127,9 @@ async def _versions(request: Request, who: Identity, d_of: Any, wrapped: bool) -
     s = services(request)
     limit = _int_query(request, "limit", 1000)
     start = _int_query(request, "start", 0)
-    if limit < 1:
+    if limit < 1 or limit > 100_000:
         limit = 1000
+    start = min(start, 2**31)
     async with s.db.read() as conn:
         access = await load_access(conn, who)
         d = await d_of(conn)
@@ -155,6 +158,8 @@ async def _one_version(request: Request, who: Identity, d_of: Any, version: str)
         n = int(version)
     except ValueError:
         raise AppError.bad_request("version must be an integer") from None
+    if not id_in_range(n):
+        raise version_not_found()
     s = services(request)
     async with s.db.read() as conn:
         access = await load_access(conn, who)
@@ -183,6 +188,8 @@ async def _restore(request: Request, who: Identity, d_of: Any) -> Response:
     version = body.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise AppError.bad_request("bad request data: version must be an integer")
+    if not id_in_range(version):
+        raise version_not_found()
     async with s.db.read() as conn:
         access = await load_access(conn, who)
         d = await d_of(conn)

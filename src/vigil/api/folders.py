@@ -11,13 +11,14 @@ from vigil.dashboards.folders import (
     create_folder,
     delete_folder,
     folder_dto,
+    folder_not_found,
     get_folder_row,
     list_folders,
     move_folder,
     require_folder,
     update_folder,
 )
-from vigil.dashboards.models import ADMIN, VIEW
+from vigil.dashboards.models import ADMIN, VIEW, id_in_range
 from vigil.dashboards.permissions import folder_items, parse_items, replace_items
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
@@ -43,7 +44,7 @@ async def folders(request: Request, who: Identity = Depends(identity)) -> Respon
     s = services(request)
     limit = _int_query(request, "limit", 1000)
     page = max(_int_query(request, "page", 1), 1)
-    if limit < 1:
+    if limit < 1 or limit > 100_000:
         limit = 1000
     parent = (request.query_params.get("parentUid") or "").strip()
     if parent == "general":
@@ -71,6 +72,8 @@ async def folder_by_id(folder_id: str, request: Request, who: Identity = Depends
         ident = int(folder_id)
     except ValueError:
         raise AppError.bad_request("id is invalid") from None
+    if not id_in_range(ident):
+        raise folder_not_found()
     return await _dto(request, who, id=ident)
 
 

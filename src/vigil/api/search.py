@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from vigil.auth.models import Identity
 from vigil.dashboards.access import load_access
-from vigil.dashboards.models import PERMISSION_BY_NAME, VIEW
+from vigil.dashboards.models import PERMISSION_BY_NAME, VIEW, id_in_range
 from vigil.dashboards.search import DEFAULT_LIMIT, MAX_LIMIT, SearchQuery, search
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
@@ -32,9 +32,11 @@ def _ints(request: Request, *names: str) -> list[int] | None:
     if values is None:
         return None
     try:
-        return [int(v) for v in values if v != ""] or [0]
+        ints = [int(v) for v in values if v != ""] or [0]
     except ValueError:
         raise AppError.bad_request(f"{names[0]} must be a list of integers") from None
+    # an id no 32-bit column holds matches nothing
+    return [i for i in ints if id_in_range(i)] or [-1]
 
 
 def _int(request: Request, name: str, default: int) -> int:
@@ -49,6 +51,8 @@ def _int(request: Request, name: str, default: int) -> int:
 
 def parse_query(request: Request) -> SearchQuery:
     qp = request.query_params
+    if any("\x00" in k or "\x00" in v for k, v in qp.multi_items()):
+        raise AppError.bad_request("bad request data: NUL characters are not allowed in the query string")
     dashboard_ids = _ints(request, "dashboardIds", "dashboardId")
     dashboard_uids = _list(request, "dashboardUIDs", "dashboardUID", "dashboardUids")
     folder_ids = _ints(request, "folderIds", "folderId")
@@ -85,7 +89,7 @@ def parse_query(request: Request) -> SearchQuery:
         folder_uids=folder_uids,
         starred=(qp.get("starred") or "").strip().lower() == "true",
         limit=limit,
-        page=max(_int(request, "page", 1), 1),
+        page=min(max(_int(request, "page", 1), 1), 1_000_000),
         descending=sort == "alpha-desc",
         permission=PERMISSION_BY_NAME.get(perm_name, VIEW),
     )

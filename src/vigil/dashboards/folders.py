@@ -24,7 +24,7 @@ from vigil.dashboards.access import (
     load_access,
     tree_of,
 )
-from vigil.dashboards.models import ADMIN, EDIT, VIEW, Dashboard, Folder
+from vigil.dashboards.models import ADMIN, EDIT, VIEW, Dashboard, Folder, check_text, plausible_uid
 from vigil.dashboards.save import _insert_acl, _Retry, check_uid, delete_dashboard_rows, with_retries
 from vigil.dashboards.tables import dashboard, dashboard_acl, folder
 from vigil.errors import AppError
@@ -54,6 +54,8 @@ async def logins(conn: AsyncConnection, ids: set[int]) -> dict[int, str]:
 async def get_folder_row(
     conn: AsyncConnection, org_id: int, *, uid: str | None = None, id: int | None = None
 ) -> Folder:
+    if uid is not None and not plausible_uid(uid):
+        raise folder_not_found()
     cond = folder.c.uid == uid if uid is not None else folder.c.id == id
     row = (await conn.execute(select(folder).where(and_(folder.c.org_id == org_id, cond)))).first()
     if row is None:
@@ -106,6 +108,7 @@ def _title(body: dict[str, Any], required: bool) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise AppError.bad_request("folder title cannot be empty")
+    check_text(value, "title")
     if len(value.strip()) > 255:
         raise AppError.bad_request("folder title too long, max 255 characters")
     return value.strip()
@@ -117,6 +120,8 @@ def _parent_uid(value: Any) -> str:
     if not isinstance(value, str):
         raise AppError.bad_request("bad request data: parentUid must be a string")
     value = value.strip()
+    if value and not plausible_uid(value):
+        raise folder_not_found()
     return "" if value == "general" else value
 
 
@@ -164,7 +169,8 @@ def _check_new_folder(body: dict[str, Any]) -> tuple[str, str, str, str]:
     if uid == "general":
         raise AppError.bad_request("invalid uid for folder provided")
     description = body.get("description")
-    return title, uid, _parent_uid(body.get("parentUid")), description if isinstance(description, str) else ""
+    description = check_text(description, "description") if isinstance(description, str) else ""
+    return title, uid, _parent_uid(body.get("parentUid")), description
 
 
 async def create_folder_in(
@@ -253,7 +259,7 @@ async def update_folder(db: Database, who: Identity, uid: str, body: dict[str, A
             "updated_by": who.user_id,
         }
         if isinstance(description, str):
-            values["description"] = description
+            values["description"] = check_text(description, "description")
         result = await conn.execute(
             update(folder).where(and_(folder.c.id == f.id, folder.c.version == f.version)).values(**values)
         )

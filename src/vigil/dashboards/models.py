@@ -14,6 +14,30 @@ VIEW, EDIT, ADMIN = 1, 2, 4
 PERMISSION_NAMES = {VIEW: "View", EDIT: "Edit", ADMIN: "Admin"}
 PERMISSION_BY_NAME = {v.lower(): k for k, v in PERMISSION_NAMES.items()}
 GENERAL_TITLE = "General"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every database
+
+
+UID_RE = re.compile(r"^[A-Za-z0-9_-]*$")
+
+
+def plausible_uid(uid: str) -> bool:
+    """Could a stored folder or dashboard have this uid? (No need to ask the database otherwise;
+    PostgreSQL refuses NUL characters in text parameters with an error.)"""
+    return len(uid) <= 40 and UID_RE.match(uid) is not None
+
+
+def check_text(value: str, what: str) -> str:
+    """Text columns on PostgreSQL cannot hold NUL characters: a 400 instead of a database error."""
+    if "\x00" in value:
+        from vigil.errors import AppError
+
+        raise AppError.bad_request(f"bad request data: {what} must not contain NUL characters")
+    return value
+
+
+def id_in_range(n: int) -> bool:
+    """Ids beyond a 32-bit column cannot exist: treat them as unknown instead of erroring in SQL."""
+    return -MAX_ID <= n <= MAX_ID
 
 
 def slugify(title: str) -> str:

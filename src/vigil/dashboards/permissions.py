@@ -11,7 +11,7 @@ from vigil.auth.models import normalise_role
 from vigil.auth.tables import org_user, team, user
 from vigil.clock import iso
 from vigil.dashboards.access import DASHBOARD, FOLDER, ancestors, folder_tree
-from vigil.dashboards.models import PERMISSION_NAMES, Dashboard, Folder
+from vigil.dashboards.models import PERMISSION_NAMES, Dashboard, Folder, id_in_range
 from vigil.dashboards.save import _insert_acl
 from vigil.dashboards.tables import dashboard_acl
 from vigil.errors import AppError
@@ -127,6 +127,8 @@ async def parse_items(conn: AsyncConnection, org_id: int, body: dict[str, Any]) 
         role_raw = it.get("role") or ""
         if not isinstance(user_id, int) or not isinstance(team_id, int) or user_id < 0 or team_id < 0:
             raise AppError.bad_request("bad request data: userId and teamId must be numbers")
+        if not id_in_range(user_id) or not id_in_range(team_id):
+            raise AppError.bad_request("user or team not found")
         if user_id:
             member = (
                 await conn.execute(

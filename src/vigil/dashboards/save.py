@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -36,7 +35,17 @@ from vigil.dashboards.access import (
     dashboard_permission,
     load_access,
 )
-from vigil.dashboards.models import ADMIN, EDIT, VIEW, Dashboard, title_key
+from vigil.dashboards.models import (
+    ADMIN,
+    EDIT,
+    UID_RE,
+    VIEW,
+    Dashboard,
+    check_text,
+    id_in_range,
+    plausible_uid,
+    title_key,
+)
 from vigil.dashboards.tables import (
     dashboard,
     dashboard_acl,
@@ -49,7 +58,6 @@ from vigil.errors import AppError
 from vigil.storage.db import Database
 
 log = logging.getLogger("vigil.dashboards")
-UID_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_UID = 40
 MAX_TAG = 190
 MAX_TITLE = 255
@@ -138,7 +146,7 @@ def tags_of(data: dict[str, Any]) -> list[str]:
         return []
     out: list[str] = []
     for t in raw:
-        if isinstance(t, str) and t.strip() and len(t) <= MAX_TAG and t not in out:
+        if isinstance(t, str) and t.strip() and len(t) <= MAX_TAG and "\x00" not in t and t not in out:
             out.append(t)
     return out
 
@@ -163,6 +171,8 @@ async def resolve_folder_uid(conn: AsyncConnection, org_id: int, folder_uid: Any
         uid = folder_uid.strip()
         if uid == "general":
             return ""
+        if not plausible_uid(uid):
+            raise AppError.bad_request("folder not found")
         row = (
             await conn.execute(
                 select(folder.c.uid).where(and_(folder.c.org_id == org_id, folder.c.uid == uid))
@@ -176,6 +186,8 @@ async def resolve_folder_uid(conn: AsyncConnection, org_id: int, folder_uid: Any
     fid = _int_or_none(folder_id, "folderId")
     if not fid:
         return ""
+    if not id_in_range(fid):
+        raise AppError.bad_request("folder not found")
     row = (
         await conn.execute(select(folder.c.uid).where(and_(folder.c.org_id == org_id, folder.c.id == fid)))
     ).first()
@@ -185,6 +197,8 @@ async def resolve_folder_uid(conn: AsyncConnection, org_id: int, folder_uid: Any
 
 
 async def _row(conn: AsyncConnection, org_id: int, **where: Any) -> Dashboard | None:
+    if isinstance(where.get("uid"), str) and not plausible_uid(where["uid"]):
+        return None
     conds = [dashboard.c.org_id == org_id] + [dashboard.c[k] == v for k, v in where.items()]
     row = (await conn.execute(select(dashboard).where(and_(*conds)))).first()
     return Dashboard.from_row(row) if row else None
@@ -211,13 +225,16 @@ async def save_in(
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise AppError.bad_request("Dashboard title cannot be empty")
-    title = title.strip()
+    title = check_text(title.strip(), "title")
+    check_text(req.plugin_id, "pluginId")
     if len(title) > MAX_TITLE:
         raise AppError.bad_request(f"Dashboard title too long, max {MAX_TITLE} characters")
     if len(req.plugin_id) > 190:
         raise AppError.bad_request("pluginId too long, max 190 characters")
     uid = check_uid(data.get("uid"))
     dash_id = _int_or_none(data.get("id"), "dashboard.id") or 0
+    if not id_in_range(dash_id):
+        raise dashboard_not_found()
     incoming_version = _int_or_none(data.get("version"), "dashboard.version")
 
     existing: Dashboard | None = None
@@ -396,7 +413,7 @@ async def _version_row(
                 version=version,
                 created=now,
                 created_by=user_id,
-                message=req.message,
+                message=req.message.replace("\x00", ""),
                 data=raw,
             )
         )

@@ -58,7 +58,7 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
         folder_filter = {("" if u in ("general",) else u) for u in q.folder_uids}
     elif q.folder_ids is not None:
         by_id = {f.id: f.uid for f in tree.values()}
-        folder_filter = {("" if i == 0 else by_id.get(i, "\x00missing")) for i in q.folder_ids}
+        folder_filter = {("" if i == 0 else by_id.get(i, "#missing")) for i in q.folder_ids}
     needle = q.query.lower()
     starred = await hooks.starred_ids(conn, access.org_id, access.user_id)
 

@@ -29,7 +29,7 @@ from vigil.dashboards.access import (
     load_access,
 )
 from vigil.dashboards.folders import create_folder_in
-from vigil.dashboards.models import Dashboard, Folder
+from vigil.dashboards.models import Dashboard, Folder, plausible_uid
 from vigil.dashboards.save import (
     SaveRequest,
     delete_dashboard,
@@ -68,6 +68,8 @@ async def get_dashboard(
     """A dashboard of the org by uid or by id (None when absent)."""
     if uid is None and id is None:
         raise ValueError("uid or id is required")
+    if uid is not None and not plausible_uid(uid):
+        return None
     cond = dashboard.c.uid == uid if uid is not None else dashboard.c.id == id
     row = (await conn.execute(select(dashboard).where(and_(dashboard.c.org_id == org_id, cond)))).first()
     return Dashboard.from_row(row) if row else None
@@ -79,6 +81,8 @@ async def get_folder(
     """A folder of the org by uid or by id (None when absent)."""
     if uid is None and id is None:
         raise ValueError("uid or id is required")
+    if uid is not None and not plausible_uid(uid):
+        return None
     cond = folder.c.uid == uid if uid is not None else folder.c.id == id
     row = (await conn.execute(select(folder).where(and_(folder.c.org_id == org_id, cond)))).first()
     return Folder.from_row(row) if row else None

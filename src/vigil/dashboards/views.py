@@ -12,7 +12,16 @@ from vigil.auth.tables import user
 from vigil.clock import iso
 from vigil.dashboards import hooks
 from vigil.dashboards.access import Access, dashboard_permission
-from vigil.dashboards.models import ADMIN, EDIT, GENERAL_TITLE, VIEW, Dashboard, folder_url, slugify
+from vigil.dashboards.models import (
+    ADMIN,
+    EDIT,
+    GENERAL_TITLE,
+    VIEW,
+    Dashboard,
+    folder_url,
+    plausible_uid,
+    slugify,
+)
 from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
 from vigil.errors import AppError
 from vigil.http.responses import dumps
@@ -95,7 +104,7 @@ def dashboard_meta(row: Any, d: Dashboard, perm: int, org_role: str, starred: bo
 async def dashboard_body(conn: AsyncConnection, access: Access, uid: str) -> bytes:
     """``{"dashboard": <stored JSON as is>, "meta": …}`` without parsing the stored JSON: two
     queries for an org admin (the dashboard with everything its meta needs, the caller's stars)."""
-    row = (await conn.execute(_reader_query(access.org_id, uid))).first()
+    row = (await conn.execute(_reader_query(access.org_id, uid))).first() if plausible_uid(uid) else None
     if row is None:
         raise AppError(404, "Dashboard not found")
     d = Dashboard.from_row(row)
