@@ -271,3 +271,68 @@ async def test_provisioner_saves_without_a_creator_still_get_the_role_defaults(
     assert await _uids(rep, viewer) == {"files", in_folder.uid, at_root.uid}
     meta = (await c.get(f"/api/dashboards/uid/{at_root.uid}", headers=ADMIN_AUTH)).json()["meta"]
     assert meta["createdBy"] == "Anonymous"
+
+
+async def test_access_control_routes_set_one_user_team_or_role_at_a_time(sqlite_replica: Replica) -> None:
+    rep, c = sqlite_replica, sqlite_replica.client
+    user_id, who = await caller(rep, "single", "Viewer")
+    team_id = await team_with(rep, "One", user_id)
+    await folder_ok(c, ADMIN_AUTH, "RBAC", uid="rbac")
+    await _set(rep, "/api/folders/rbac/permissions", [])
+    assert await _uids(rep, who) == set()
+    # grafana-client's update_folder_permissions_for_user wraps the body in "items"
+    r = await c.post(
+        f"/api/access-control/folders/rbac/users/{user_id}",
+        json={"items": {"permission": "View"}},
+        headers=ADMIN_AUTH,
+    )
+    assert r.status_code == 200 and r.json() == {"message": "Permission updated"}
+    assert await _uids(rep, who) == {"rbac"}
+    r = await c.post(
+        f"/api/access-control/folders/rbac/users/{user_id}", json={"permission": ""}, headers=ADMIN_AUTH
+    )
+    assert r.status_code == 200 and await _uids(rep, who) == set()
+    r = await c.post(
+        f"/api/access-control/folders/rbac/teams/{team_id}", json={"permission": "Edit"}, headers=ADMIN_AUTH
+    )
+    assert r.status_code == 200
+    await save_ok(c, who, {"title": "via team"}, folderUid="rbac")
+    r = await c.post(
+        "/api/access-control/folders/rbac/builtInRoles/Viewer",
+        json={"permission": "View"},
+        headers=ADMIN_AUTH,
+    )
+    assert r.status_code == 200
+    listed = (await c.get("/api/access-control/folders/rbac", headers=ADMIN_AUTH)).json()
+    assert sorted((p["teamId"], p["builtInRole"], p["permission"]) for p in listed) == [
+        (0, "Viewer", "View"),
+        (team_id, "", "Edit"),
+    ]
+    for bad in ({"permission": "Owner"}, {"permission": 3}):
+        r = await c.post(f"/api/access-control/folders/rbac/users/{user_id}", json=bad, headers=ADMIN_AUTH)
+        assert r.status_code == 400
+    assert (
+        await c.post(
+            "/api/access-control/folders/rbac/users/4242", json={"permission": "View"}, headers=ADMIN_AUTH
+        )
+    ).status_code == 400
+    assert (
+        await c.post("/api/access-control/folders/rbac/users/1", json={"permission": "View"}, headers=who)
+    ).status_code == 403
+    assert (
+        await c.post(
+            "/api/access-control/folders/nope/users/1", json={"permission": "View"}, headers=ADMIN_AUTH
+        )
+    ).status_code == 404
+    d = await save_ok(c, ADMIN_AUTH, {"title": "rbac dash"})
+    r = await c.post(
+        f"/api/access-control/dashboards/{d['uid']}/builtInRoles/editor",
+        json={"permission": "Admin"},
+        headers=ADMIN_AUTH,
+    )
+    assert r.status_code == 200
+    # a folder's uid cannot be changed through PUT
+    r = await c.put(
+        "/api/folders/rbac", json={"uid": "other", "title": "x", "overwrite": True}, headers=ADMIN_AUTH
+    )
+    assert r.status_code == 400

@@ -243,6 +243,10 @@ async def update_folder(db: Database, who: Identity, uid: str, body: dict[str, A
     version = body.get("version")
     description = body.get("description")
 
+    new_uid = body.get("uid")
+    if isinstance(new_uid, str) and new_uid.strip() and new_uid.strip() != uid:
+        raise AppError.bad_request("changing the uid of a folder is not supported")
+
     async def attempt(conn: AsyncConnection) -> Folder:
         access = await load_access(conn, who)
         f = await get_folder_row(conn, who.org_id, uid=uid)

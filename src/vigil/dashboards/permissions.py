@@ -173,3 +173,75 @@ async def replace_items(
         )
     )
     await _insert_acl(conn, org_id, kind, uid, items, now)
+
+
+async def set_one(
+    conn: AsyncConnection,
+    org_id: int,
+    kind: str,
+    uid: str,
+    *,
+    user_id: int = 0,
+    team_id: int = 0,
+    role: str = "",
+    permission: int | None,
+    now: int,
+) -> None:
+    """Set (or, with ``permission=None``, remove) the item of one user, team or basic role."""
+    await conn.execute(
+        delete(dashboard_acl).where(
+            and_(
+                dashboard_acl.c.org_id == org_id,
+                dashboard_acl.c.kind == kind,
+                dashboard_acl.c.resource_uid == uid,
+                dashboard_acl.c.user_id == user_id,
+                dashboard_acl.c.team_id == team_id,
+                dashboard_acl.c.role == role,
+            )
+        )
+    )
+    if permission:
+        await _insert_acl(
+            conn,
+            org_id,
+            kind,
+            uid,
+            [{"user_id": user_id, "team_id": team_id, "role": role, "permission": permission}],
+            now,
+        )
+
+
+async def resource_permission_list(
+    conn: AsyncConnection, org_id: int, kind: str, uid: str
+) -> list[dict[str, Any]]:
+    """The RBAC resource-permission view (``/api/access-control/{folders|dashboards}/:uid``)."""
+    out: list[dict[str, Any]] = []
+    for r in await _rows(conn, org_id, kind, [uid]):
+        name = PERMISSION_NAMES.get(int(r.permission), str(r.permission))
+        out.append(
+            {
+                "id": int(r.id),
+                "roleName": f"managed:{kind}s:{uid}:{name.lower()}",
+                "isManaged": True,
+                "isInherited": False,
+                "isServiceAccount": False,
+                "userId": int(r.user_id),
+                "userLogin": r.user_login or "",
+                "userAvatarUrl": "",
+                "teamId": int(r.team_id),
+                "team": r.team_name or "",
+                "teamAvatarUrl": "",
+                "builtInRole": r.role or "",
+                "actions": [],
+                "permission": name,
+            }
+        )
+    return out
+
+
+async def check_grantee(conn: AsyncConnection, org_id: int, *, user_id: int = 0, team_id: int = 0) -> None:
+    await parse_items(
+        conn,
+        org_id,
+        {"items": [{"userId": user_id, "teamId": team_id, "permission": 1}]},
+    )
