@@ -199,13 +199,31 @@ export function DashboardPage({ uid }: { uid?: string }) {
     navigate(location.pathname + "?" + q.toString());
   };
 
+  const setAllRows = (expand: boolean) => {
+    if (!dash) return;
+    const rows = dash.panels.filter((p) => p.type === "row").sort((a, b) => b.gridPos.y - a.gridPos.y);
+    for (const r of rows) {
+      if (expand && r.collapsed) expandRow(dash, r);
+      else if (!expand && !r.collapsed) collapseRow(dash, r);
+    }
+    bump(false);
+  };
+
   useEffect(() => {
+    let lastKey = "";
     const k = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
       if (e.key === "Escape" && (viewPanel || editview) && !document.querySelector(".modal")) setQuery({ viewPanel: null, editview: null });
+      // Grafana's shortcuts: "d shift+e" expands every row, "d shift+c" collapses them, "d r" refreshes
+      if (lastKey === "d" && e.key === "E") setAllRows(true);
+      if (lastKey === "d" && e.key === "C") setAllRows(false);
+      if (lastKey === "d" && e.key === "r") doRefresh();
+      if (e.key !== "Shift") lastKey = e.key;
     };
     window.addEventListener("keydown", k);
     return () => window.removeEventListener("keydown", k);
-  }, [viewPanel, editview]);
+  }, [viewPanel, editview, dash, raw, tz]);
 
   // ---- save ----------------------------------------------------------------------------------
   const [saveOpen, setSaveOpen] = useState(false);

@@ -99,7 +99,9 @@ function rowsToPanels(dash: any): Panel[] {
     for (const p of row.panels || []) {
       const span = typeof p.span === "number" && p.span > 0 ? p.span : 12;
       const w = Math.max(1, Math.min(24, Math.round(span * 2)));
-      const h = p.height ? pxToGridHeight(p.height, 250) : rowHeight;
+      // old rows grew to fit tables and had a minimum height: keep panels readable
+      let h = p.height ? pxToGridHeight(p.height, 250) : rowHeight;
+      h = Math.max(h, p.type === "table" || p.type === "table-old" ? 8 : 3);
       if (x + w > GRID_COLUMNS) {
         y += lineHeight;
         x = 0;

@@ -117,7 +117,36 @@ export function normaliseSchema(raw: any): SchemaField[] | null {
   return fields.length || raw.properties ? fields : null;
 }
 
+function fromCatalogue(list: any[]): DsType[] {
+  return list
+    .filter((t) => t && t.type)
+    .map((t) => ({
+      id: t.type,
+      name: t.name || t.type,
+      description: t.description || t.category,
+      fields: (t.config || []).map((f: any) => ({
+        key: f.key,
+        label: f.label || f.key,
+        type: f.type === "secret" ? "password" : f.type === "select" ? "select" : f.type === "boolean" ? "boolean" : f.type === "number" ? "number" : f.type === "text" || f.type === "textarea" ? "text" : "string",
+        in: f.target === "jsonData" || f.target === "secureJsonData" ? f.target : "root",
+        required: !!f.required,
+        placeholder: f.placeholder ?? (f.default !== undefined && typeof f.default !== "boolean" ? String(f.default) : undefined),
+        description: f.description,
+        options: f.options ? f.options.map((o: any) => (typeof o === "object" ? { value: String(o.value), label: String(o.label ?? o.value) } : { value: String(o), label: String(o) })) : undefined,
+        default: f.default,
+        showIf: f.showIf ?? (f.key === "basicAuthUser" || f.key === "basicAuthPassword" ? "basicAuth" : undefined),
+      })),
+    }));
+}
+
 async function loadTypes(): Promise<DsType[]> {
+  try {
+    // Vigil's catalogue: every type this server can query, with its settings schema
+    const cat = await api.get("/api/datasource-types");
+    if (Array.isArray(cat) && cat.length) return fromCatalogue(cat);
+  } catch {
+    /* older server: fall through */
+  }
   try {
     const plugins = await api.get("/api/plugins?type=datasource&embedded=0");
     if (Array.isArray(plugins) && plugins.length) {
@@ -239,7 +268,7 @@ export function DataSourceEditPage({ uid }: { uid: string }) {
       try {
         const d = await api.get(`/api/datasources/uid/${encodeURIComponent(uid)}`);
         const types = await loadTypes();
-        const t = types.find((x) => x.id === d.type) || FALLBACK.find((x) => x.id === d.type || (d.type === "testdata" && x.id === "grafana-testdata-datasource") || (d.type === "postgres" && x.id === "grafana-postgresql-datasource")) || { id: d.type, name: d.type, fields: [] };
+        const t = types.find((x) => x.id === d.type || (x.id === "grafana-testdata-datasource" && d.type === "testdata")) || FALLBACK.find((x) => x.id === d.type || (d.type === "testdata" && x.id === "grafana-testdata-datasource") || (d.type === "postgres" && x.id === "grafana-postgresql-datasource")) || { id: d.type, name: d.type, fields: [] };
         d.jsonData = d.jsonData || {};
         setDs(d);
         setType(t);
