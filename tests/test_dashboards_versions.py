@@ -3,6 +3,8 @@ the home dashboard. SQLite."""
 
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 from tests.conftest import ADMIN_AUTH, Replica
@@ -42,7 +44,7 @@ async def test_versions_list_newest_first_as_an_array_for_uid_and_id_forms(sqlit
     assert wrapped == {"versions": by_uid, "continueToken": ""}
 
 
-async def test_get_version_and_a_form_body_on_get_is_tolerated(sqlite_replica: Replica) -> None:
+async def test_get_version_and_limit_start_from_a_form_body_on_get(sqlite_replica: Replica) -> None:
     _, admin = await caller(sqlite_replica, "bot", "Admin")
     c = sqlite_replica.client
     d = await _three_versions(sqlite_replica, admin)
@@ -69,7 +71,7 @@ async def test_get_version_and_a_form_body_on_get_is_tolerated(sqlite_replica: R
     r = await c.request(
         "GET", f"/api/dashboards/uid/{d['uid']}/versions", content=b"limit=1&start=0", headers=form
     )
-    assert r.status_code == 200 and len(r.json()) == 3
+    assert r.status_code == 200 and [v["version"] for v in r.json()] == [3]
     r = await c.get("/api/dashboards/uid/nope/versions", headers=admin)
     assert r.status_code == 404 and r.json() == {"message": "Dashboard not found"}
 
@@ -136,3 +138,24 @@ async def test_home_is_built_in_until_a_preference_names_a_dashboard(sqlite_repl
     assert r.status_code == 200, r.text
     r = await c.get("/api/dashboards/home", headers=ADMIN_AUTH)
     assert r.json() == {"redirectUri": d["url"]}
+
+
+async def test_calculate_diff_answers_html_for_json_and_basic(sqlite_replica: Replica) -> None:
+    _, admin = await caller(sqlite_replica, "bot", "Admin")
+    c = sqlite_replica.client
+    d = await _three_versions(sqlite_replica, admin)
+    body = {"base": {"dashboardId": d["id"], "version": 1}, "new": {"dashboardId": d["id"], "version": 3}}
+    r = await c.post("/api/dashboards/calculate-diff", json={**body, "diffType": "basic"}, headers=admin)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "changed /title" in r.text and "removed /panels" in r.text and "changed /version" in r.text
+    r = await c.post("/api/dashboards/calculate-diff", json={**body, "diffType": "json"}, headers=admin)
+    assert (
+        r.status_code == 200
+        and '-  "title": "Versioned",' in r.text
+        and '+  "title": "Versioned 3",' in r.text
+    )
+    r = await c.post("/api/dashboards/calculate-diff", json={**body, "diffType": "xml"}, headers=admin)
+    assert r.status_code == 400
+    bad = {"base": {"dashboardId": d["id"], "version": 99}, "new": body["new"]}
+    r = await c.post("/api/dashboards/calculate-diff", json=bad, headers=admin)
+    assert r.status_code == 404 and r.json() == {"message": "Dashboard version not found"}

@@ -25,7 +25,13 @@ from vigil.dashboards.save import (
 )
 from vigil.dashboards.search import tag_counts
 from vigil.dashboards.service import get_dashboard, get_folder
-from vigil.dashboards.versions import get_version, list_versions, restore_version, version_not_found
+from vigil.dashboards.versions import (
+    get_version,
+    list_versions,
+    render_diff,
+    restore_version,
+    version_not_found,
+)
 from vigil.dashboards.views import HOME_DASHBOARD, dashboard_body, home_meta, require_dashboard
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
@@ -113,6 +119,13 @@ async def legacy_slug(slug: str, _who: Identity = Depends(identity)) -> Response
 # -- versions ---------------------------------------------------------------------------------
 
 
+def _int_text(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw is not None and raw.strip() else default
+    except ValueError:
+        return default
+
+
 def _int_query(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or not raw.strip():
@@ -123,10 +136,21 @@ def _int_query(request: Request, name: str, default: int) -> int:
         raise AppError.bad_request(f"{name} must be an integer") from None
 
 
+async def _form_on_get(request: Request) -> dict[str, str]:
+    """grafana-client sends ``limit``/``start`` as a form body on GET: read them from there too."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    from urllib.parse import parse_qsl
+
+    raw = (await request.body())[:4096].decode("utf-8", "replace")
+    return dict(parse_qsl(raw))
+
+
 async def _versions(request: Request, who: Identity, d_of: Any, wrapped: bool) -> Response:
     s = services(request)
-    limit = _int_query(request, "limit", 1000)
-    start = _int_query(request, "start", 0)
+    form = await _form_on_get(request)
+    limit = _int_query(request, "limit", _int_text(form.get("limit"), 1000))
+    start = _int_query(request, "start", _int_text(form.get("start"), 0))
     if limit < 1 or limit > 100_000:
         limit = 1000
     start = min(start, 2**31)
@@ -206,6 +230,36 @@ async def restore_by_uid(uid: str, request: Request, who: Identity = Depends(ide
 @router.post("/api/dashboards/id/{dash_id}/restore")
 async def restore_by_id(dash_id: str, request: Request, who: Identity = Depends(identity)) -> Response:
     return await _restore(request, who, lambda c: _by_id(c, who, dash_id))
+
+
+@router.post("/api/dashboards/calculate-diff")
+async def calculate_diff(request: Request, who: Identity = Depends(identity)) -> Response:
+    s = services(request)
+    body = await json_object(request)
+    diff_type = body.get("diffType") or "json"
+    if diff_type not in ("json", "basic"):
+        raise AppError.bad_request("diffType must be json or basic")
+    sides: list[dict[str, Any]] = []
+    async with s.db.read() as conn:
+        access = await load_access(conn, who)
+        for key in ("base", "new"):
+            side = body.get(key)
+            if not isinstance(side, dict):
+                raise AppError.bad_request(
+                    f"bad request data: {key} must be an object with dashboardId and version"
+                )
+            dash_id, version = side.get("dashboardId"), side.get("version")
+            if isinstance(dash_id, bool) or not isinstance(dash_id, int) or not isinstance(version, int):
+                raise AppError.bad_request(
+                    f"bad request data: {key}.dashboardId and {key}.version must be integers"
+                )
+            d = await _by_id(conn, who, str(dash_id))
+            await require_dashboard(conn, access, d, EDIT)
+            if not id_in_range(version):
+                raise version_not_found()
+            data = (await get_version(conn, d, version))["data"]
+            sides.append(data if isinstance(data, dict) else {})
+    return Response(render_diff(sides[0], sides[1], diff_type), media_type="text/html; charset=utf-8")
 
 
 # -- permissions ------------------------------------------------------------------------------

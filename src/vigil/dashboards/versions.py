@@ -89,3 +89,37 @@ async def restore_version(db: Database, who: Identity, d: Dashboard, version: in
         restored_from=version,
     )
     return await save_dashboard(db, who.org_id, who, req, now)
+
+
+def _changed_paths(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for k in list(a) + [k for k in b if k not in a]:
+            sub = f"{path}/{k}"
+            if k not in a:
+                out.append(f"added {sub}")
+            elif k not in b:
+                out.append(f"removed {sub}")
+            else:
+                out += _changed_paths(a[k], b[k], sub)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            p for i, (x, y) in enumerate(zip(a, b, strict=True)) for p in _changed_paths(x, y, f"{path}/{i}")
+        ]
+    return [] if a == b else [f"changed {path or '/'}"]
+
+
+def render_diff(base: dict[str, Any], new: dict[str, Any], diff_type: str) -> str:
+    """Grafana answers calculate-diff with HTML: a unified diff of the pretty JSON ("json"), or the
+    list of changed paths ("basic")."""
+    import difflib
+    import html
+
+    if diff_type == "basic":
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in _changed_paths(base, new))
+        return f'<ul class="diff-basic">{items}</ul>'
+    left = orjson.dumps(base, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode().splitlines()
+    right = orjson.dumps(new, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode().splitlines()
+    lines = difflib.unified_diff(left, right, "base", "new", lineterm="")
+    return '<pre class="diff-json">' + html.escape("\n".join(lines)) + "</pre>"
