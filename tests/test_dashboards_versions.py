@@ -4,7 +4,6 @@ the home dashboard. SQLite."""
 from __future__ import annotations
 
 import html
-
 from typing import Any
 
 from tests.conftest import ADMIN_AUTH, Replica
@@ -151,8 +150,8 @@ async def test_calculate_diff_answers_html_for_json_and_basic(sqlite_replica: Re
     r = await c.post("/api/dashboards/calculate-diff", json={**body, "diffType": "json"}, headers=admin)
     assert (
         r.status_code == 200
-        and '-  "title": "Versioned",' in r.text
-        and '+  "title": "Versioned 3",' in r.text
+        and '-  "title": "Versioned",' in html.unescape(r.text)
+        and '+  "title": "Versioned 3",' in html.unescape(r.text)
     )
     r = await c.post("/api/dashboards/calculate-diff", json={**body, "diffType": "xml"}, headers=admin)
     assert r.status_code == 400
