@@ -158,3 +158,28 @@ async def test_folder_list_pages_by_title(sqlite_replica: Replica) -> None:
     assert page == [["Alpha", "bravo"], ["charlie"], []]
     r = await c.get("/api/folders/", headers=ADMIN_AUTH)  # the trailing slash grafana-backup sends
     assert r.status_code == 200 and len(r.json()) == 3
+
+
+async def test_delete_org_content_removes_only_that_orgs_folders_and_dashboards(
+    sqlite_replica: Replica,
+) -> None:
+    from sqlalchemy import func, select
+
+    from vigil.dashboards.service import delete_org_content
+    from vigil.dashboards.tables import dashboard, dashboard_version, folder
+
+    c, s = sqlite_replica.client, sqlite_replica.services
+    await folder_ok(c, ADMIN_AUTH, "Org one", uid="one")
+    await save_ok(c, ADMIN_AUTH, {"title": "Org one board"}, folderUid="one")
+    org2 = await s.orgs.create("Second", None)
+    async with s.db.write() as conn:
+        await conn.execute(
+            folder.insert().values(
+                uid="two", org_id=org2, title="Org two", parent_uid="", version=1, created=0, updated=0
+            )
+        )
+        await delete_org_content(conn, org2)
+        assert (await conn.execute(select(func.count()).select_from(folder))).scalar_one() == 1
+        await delete_org_content(conn, 1)
+        for table in (folder, dashboard, dashboard_version):
+            assert (await conn.execute(select(func.count()).select_from(table))).scalar_one() == 0

@@ -13,7 +13,7 @@ annotations, alerting). Lookups take a connection, so they run inside the caller
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.dashboards.access import (
@@ -37,7 +37,14 @@ from vigil.dashboards.save import (
     resolve_folder_uid,
     save_dashboard,
 )
-from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
+from vigil.dashboards.tables import (
+    dashboard,
+    dashboard_acl,
+    dashboard_provisioning,
+    dashboard_tag,
+    dashboard_version,
+    folder,
+)
 
 __all__ = [
     "Access",
@@ -51,6 +58,7 @@ __all__ = [
     "dashboard_permission",
     "delete_dashboard",
     "delete_dashboard_rows",
+    "delete_org_content",
     "folder_permission",
     "folder_tree",
     "get_dashboard",
@@ -95,3 +103,15 @@ async def is_provisioned(conn: AsyncConnection, dashboard_id: int) -> bool:
         )
     ).first()
     return row is not None
+
+
+async def delete_org_content(conn: AsyncConnection, org_id: int) -> None:
+    """Remove every folder, dashboard, version, tag, permission item and provisioning record of
+    an org (for org deletion, inside its transaction). Other features clean their own tables."""
+    ids = select(dashboard.c.id).where(dashboard.c.org_id == org_id).scalar_subquery()
+    await conn.execute(delete(dashboard_version).where(dashboard_version.c.dashboard_id.in_(ids)))
+    await conn.execute(delete(dashboard_provisioning).where(dashboard_provisioning.c.dashboard_id.in_(ids)))
+    await conn.execute(delete(dashboard_tag).where(dashboard_tag.c.org_id == org_id))
+    await conn.execute(delete(dashboard_acl).where(dashboard_acl.c.org_id == org_id))
+    await conn.execute(delete(dashboard).where(dashboard.c.org_id == org_id))
+    await conn.execute(delete(folder).where(folder.c.org_id == org_id))
