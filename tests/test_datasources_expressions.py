@@ -4,18 +4,17 @@ conditions, dependency errors. SQLite."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
 
 from tests.conftest import ADMIN_AUTH, Replica
-from vigil.datasources.expressions import Number, Series, run_math, run_reduce, run_resample
-from vigil.datasources.timerange import TimeRange
+from vigil.datasources.expressions import Number, Series
 
 T0 = 1_700_000_040_000
 FROM, TO = T0, T0 + 300_000  # 5 minutes; csv_metric_values puts 5 values at 0, 75, 150, 225, 300 s
 EXPR = {"type": "__expr__", "uid": "__expr__"}
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture
@@ -227,9 +226,7 @@ async def test_expression_errors_are_per_ref_id(rep: Replica) -> None:
     assert "unknown expression type" in res["K"]["error"]
 
 
-async def test_alerting_entry_point_uses_relative_time_ranges(sqlite_replica: Replica) -> None:
-    rep = sqlite_replica
-    await rep.services.datasources.store.create(1, {"name": "td", "type": "testdata", "uid": "td"})
+async def test_alerting_entry_point_uses_relative_time_ranges(rep: Replica) -> None:
     pulse = {"timeStep": 60, "onCount": 1, "offCount": 1, "onValue": 10, "offValue": 0}
     data = [
         {
@@ -267,40 +264,3 @@ async def test_alerting_entry_point_uses_relative_time_ranges(sqlite_replica: Re
     missing = [{**data[0], "datasourceUid": "nope"}]
     with pytest.raises(Exception, match="Data source not found"):
         await svc.evaluate_rule_queries(1, missing, now=on_time)
-
-
-def test_math_operators_and_functions() -> None:
-    env = {"A": [Number({"x": "1"}, 4.0)], "B": [Number({}, 0.0)]}
-
-    def one(expr: str) -> float | None:
-        (n,) = run_math(expr, env)
-        assert isinstance(n, Number)
-        return n.value
-
-    assert one("$A ** 2 - 2 * 3 % 4") == 14.0
-    assert one("-$A / 8") == -0.5
-    assert one("$A / $B") == math.inf and math.isnan(one("$B / $B") or 0.0)
-    assert one("($A >= 4) + ($A != 4) + ($A < 5)") == 2.0
-    assert one("round(2.5) + ceil(0.2) + floor(-0.2) + log(1)") == 3.0
-    assert one("is_number($A) + is_inf($A / $B) + is_null($A)") == 2.0
-    assert one("$A > 3 || $B") == 1.0 and one("$A > 3 && $B") == 0.0
-
-
-def test_resample_down_and_up() -> None:
-    s = Series({}, [0, 1000, 2000, 10_000], [1.0, 3.0, 5.0, 7.0])
-    tr = TimeRange(0, 12_000)
-    (mean,) = run_resample([s], "4s", "mean", "pad", tr)
-    assert isinstance(mean, Series)
-    assert mean.times == [0, 4000, 8000, 12_000] and mean.values == [1.0, 4.0, 5.0, 7.0]
-    (back,) = run_resample([s], "4s", "max", "backfilling", tr)
-    assert isinstance(back, Series) and back.values == [1.0, 5.0, 7.0, 7.0]
-    (na,) = run_resample([s], "4s", "last", "fillna", tr)
-    assert isinstance(na, Series) and math.isnan(na.values[2] or 0.0) and na.values[1] == 5.0
-
-
-def test_reduce_of_an_empty_series() -> None:
-    empty = [Series({"a": "b"}, [], [])]
-    assert run_reduce(empty, "count", "", None) == [Number({"a": "b"}, 0.0)]
-    assert run_reduce(empty, "sum", "", None) == [Number({"a": "b"}, 0.0)]
-    (mean,) = run_reduce(empty, "mean", "dropNN", None)
-    assert isinstance(mean, Number) and mean.value is not None and math.isnan(mean.value)

@@ -3,11 +3,15 @@ name, Grafana's shapes and errors, secrets encrypted at rest and never returned.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from tests.conftest import ADMIN_AUTH, Replica, basic
+from tests.prom_support import module_replica
 from vigil.datasources.tables import data_source
 
 PROM = {
@@ -40,13 +44,27 @@ LIST_KEYS = {
 FULL_KEYS = (LIST_KEYS - {"typeName"}) | {"basicAuthUser", "withCredentials", "secureJsonFields", "version"}
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def solo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replica]:
+    """One SQLite replica for the shape and validation tests (they do not depend on the database)."""
+    async with module_replica(tmp_path_factory.mktemp("vigil-records")) as replica:
+        await replica.services.identities.create_user(login="vera", password="vera-pw", role="Viewer")
+        await replica.services.identities.create_user(login="ed", password="ed-pw", role="Editor")
+        yield replica
+
+
+async def _clear(rep: Replica) -> None:
+    for ds in await rep.services.datasources.store.list(1):
+        await rep.services.datasources.store.delete(1, ds, allow_read_only=True)
+
+
 async def _create(rep: Replica, body: dict[str, Any]) -> dict[str, Any]:
     r = await rep.client.post("/api/datasources", json=body, headers=ADMIN_AUTH)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
 
-async def test_create_returns_full_object_without_secrets_and_encrypts_them(replica: Replica) -> None:
+async def _create_returns_full_object_without_secrets_and_encrypts_them(replica: Replica) -> None:
     created = await _create(replica, {**PROM, "uid": "prom-1"})
     assert created["message"] == "Datasource added" and created["name"] == "Prom"
     assert created["id"] == created["datasource"]["id"] and created["uid"] == "prom-1"
@@ -79,10 +97,12 @@ async def test_create_returns_full_object_without_secrets_and_encrypts_them(repl
         assert "s3cr3t-pw" not in r.text and "secureJsonData" not in r.text
 
 
-async def test_get_by_id_uid_name_and_list_shapes(replica: Replica) -> None:
-    a = (await _create(replica, {**PROM, "uid": "p1"}))["datasource"]
-    await _create(replica, {"name": "aardvark", "type": "testdata", "isDefault": True})
-    c = replica.client
+@pytest.mark.asyncio(loop_scope="module")
+async def test_get_by_id_uid_name_and_list_shapes(solo: Replica) -> None:
+    await _clear(solo)
+    a = (await _create(solo, {**PROM, "uid": "p1"}))["datasource"]
+    await _create(solo, {"name": "aardvark", "type": "testdata", "isDefault": True})
+    c = solo.client
     by_uid = (await c.get("/api/datasources/uid/p1", headers=ADMIN_AUTH)).json()
     by_id = (await c.get(f"/api/datasources/{a['id']}", headers=ADMIN_AUTH)).json()
     by_name = (await c.get("/api/datasources/name/Prom", headers=ADMIN_AUTH)).json()
@@ -103,9 +123,10 @@ async def test_get_by_id_uid_name_and_list_shapes(replica: Replica) -> None:
         assert r.status_code == 404 and r.json() == {"message": "Data source not found"}
 
 
-async def test_duplicates_bad_input_and_generated_uid(replica: Replica) -> None:
-    c = replica.client
-    first = await _create(replica, {"name": "one", "type": "testdata"})
+@pytest.mark.asyncio(loop_scope="module")
+async def test_duplicates_bad_input_and_generated_uid(solo: Replica) -> None:
+    c = solo.client
+    first = await _create(solo, {"name": "one", "type": "testdata"})
     assert len(first["uid"]) == 14 and first["uid"].isalnum()
     r = await c.post("/api/datasources", json={"name": "one", "type": "testdata"}, headers=ADMIN_AUTH)
     assert r.status_code == 409 and r.json() == {"message": "data source with the same name already exists"}
@@ -131,7 +152,7 @@ async def test_duplicates_bad_input_and_generated_uid(replica: Replica) -> None:
     assert r.status_code == 400 and r.json()["message"].startswith("bad request data")
 
 
-async def test_update_with_version_keeps_secrets_and_detects_conflicts(replica: Replica) -> None:
+async def _update_with_version_keeps_secrets_and_detects_conflicts(replica: Replica) -> None:
     c = replica.client
     created = (await _create(replica, {**PROM, "uid": "p1"}))["datasource"]
     upd = {**created, "url": "http://127.0.0.1:9091", "secureJsonData": {"httpHeaderValue1": "Bearer new"}}
@@ -162,14 +183,16 @@ async def test_update_with_version_keeps_secrets_and_detects_conflicts(replica: 
     assert r.status_code == 200 and r.json()["datasource"]["version"] == 3
 
 
-async def test_is_default_is_unique_per_org(replica: Replica) -> None:
-    await _create(replica, {"name": "a", "type": "testdata", "isDefault": True})
-    await _create(replica, {"name": "b", "type": "testdata", "isDefault": True})
-    listed = (await replica.client.get("/api/datasources", headers=ADMIN_AUTH)).json()
+@pytest.mark.asyncio(loop_scope="module")
+async def test_is_default_is_unique_per_org(solo: Replica) -> None:
+    await _clear(solo)
+    await _create(solo, {"name": "a", "type": "testdata", "isDefault": True})
+    await _create(solo, {"name": "b", "type": "testdata", "isDefault": True})
+    listed = (await solo.client.get("/api/datasources", headers=ADMIN_AUTH)).json()
     assert {d["name"]: d["isDefault"] for d in listed} == {"a": False, "b": True}
 
 
-async def test_delete_by_id_uid_and_name(replica: Replica) -> None:
+async def _delete_by_id_uid_and_name(replica: Replica) -> None:
     c = replica.client
     ids = [
         (await _create(replica, {"name": f"d{i}", "type": "testdata", "uid": f"u{i}"}))["id"]
@@ -186,10 +209,11 @@ async def test_delete_by_id_uid_and_name(replica: Replica) -> None:
     assert r.status_code == 404 and r.json() == {"message": "Data source not found"}
 
 
-async def test_read_only_records_refuse_update_and_delete(replica: Replica) -> None:
-    store = replica.services.datasources.store
+@pytest.mark.asyncio(loop_scope="module")
+async def test_read_only_records_refuse_update_and_delete(solo: Replica) -> None:
+    store = solo.services.datasources.store
     ds = await store.create(1, {"name": "provisioned", "type": "testdata", "uid": "ro"}, read_only=True)
-    c = replica.client
+    c = solo.client
     assert (await c.get("/api/datasources/uid/ro", headers=ADMIN_AUTH)).json()["readOnly"] is True
     r = await c.put("/api/datasources/uid/ro", json={"name": "x", "type": "testdata"}, headers=ADMIN_AUTH)
     assert r.status_code == 403 and r.json() == {"message": "Cannot update read-only data source"}
@@ -207,10 +231,9 @@ async def test_a_record_written_on_one_replica_is_read_by_another(make_replica, 
     assert b.services.datasources.store.secrets(ds)["basicAuthPassword"] == "s3cr3t-pw"
 
 
-async def test_roles_viewers_read_admins_write(sqlite_replica: Replica) -> None:
-    rep = sqlite_replica
-    await rep.services.identities.create_user(login="vera", password="vera-pw", role="Viewer")
-    await rep.services.identities.create_user(login="ed", password="ed-pw", role="Editor")
+@pytest.mark.asyncio(loop_scope="module")
+async def test_roles_viewers_read_admins_write(solo: Replica) -> None:
+    rep = solo
     await _create(rep, {"name": "t", "type": "testdata", "uid": "t"})
     c = rep.client
     for who in (basic("vera", "vera-pw"), basic("ed", "ed-pw")):
@@ -222,10 +245,21 @@ async def test_roles_viewers_read_admins_write(sqlite_replica: Replica) -> None:
     assert (await c.get("/api/datasources")).status_code == 401
 
 
-async def test_unknown_types_are_stored_for_backup_restore(sqlite_replica: Replica) -> None:
-    created = await _create(sqlite_replica, {"name": "logs", "type": "loki", "url": "http://127.0.0.1:3100"})
+@pytest.mark.asyncio(loop_scope="module")
+async def test_unknown_types_are_stored_for_backup_restore(solo: Replica) -> None:
+    await _clear(solo)
+    created = await _create(solo, {"name": "logs", "type": "loki", "url": "http://127.0.0.1:3100"})
     assert created["datasource"]["type"] == "loki"
-    listed = (await sqlite_replica.client.get("/api/datasources", headers=ADMIN_AUTH)).json()
+    listed = (await solo.client.get("/api/datasources", headers=ADMIN_AUTH)).json()
     assert listed[0]["typeName"] == "loki"
-    r = await sqlite_replica.client.get(f"/api/datasources/uid/{created['uid']}/health", headers=ADMIN_AUTH)
+    r = await solo.client.get(f"/api/datasources/uid/{created['uid']}/health", headers=ADMIN_AUTH)
     assert r.status_code == 400 and r.json()["status"] == "ERROR"
+
+
+async def test_create_update_delete_on_each_database(replica: Replica) -> None:
+    """Create (secrets encrypted at rest), update with optimistic versions, delete by id, uid and name."""
+    await _create_returns_full_object_without_secrets_and_encrypts_them(replica)
+    await _clear(replica)
+    await _update_with_version_keeps_secrets_and_detects_conflicts(replica)
+    await _clear(replica)
+    await _delete_by_id_uid_and_name(replica)

@@ -4,12 +4,13 @@ scenarios, reproducible seeded random walks, and the wire format (reference §7)
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import pytest
 
 from tests.conftest import ADMIN_AUTH, Replica
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 T0 = 1_700_000_000_000  # epoch ms, a multiple of 60 s? 1_700_000_000 % 60 == 20
 FROM, TO = T0, T0 + 600_000
@@ -254,13 +255,3 @@ async def test_alias_and_labels_take_template_variables(td: Replica) -> None:
         "host": "web"
     }
     assert columns(f)[1] == [4, 5]
-
-
-def test_random_walk_default_start_is_within_a_hundred() -> None:
-    from vigil.datasources.registry import DataQuery
-    from vigil.datasources.testdata import random_walk
-    from vigil.datasources.timerange import TimeRange
-
-    f = random_walk(DataQuery("A", {"seed": 7, "spread": 0}, TimeRange(0, 60_000), 1000, 100), 0)
-    values = f.fields[1].values
-    assert len(set(values)) == 1 and 0 <= values[0] < 100 and not math.isnan(values[0])

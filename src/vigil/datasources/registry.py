@@ -180,6 +180,7 @@ class DataSourcePlugin:
 
 
 _TYPES: dict[str, type[DataSourcePlugin]] = {}
+_LOADED: list[bool] = []
 TYPE_MODULES = ("testdata", "prometheus", "sql")
 
 
@@ -191,11 +192,12 @@ def register(cls: type[DataSourcePlugin]) -> type[DataSourcePlugin]:
 
 def registered() -> dict[str, type[DataSourcePlugin]]:
     """Every known type id (aliases included) → its class. Importing the type modules registers them."""
-    if not _TYPES:
+    if not _LOADED:
         import importlib
 
         for module in TYPE_MODULES:
             importlib.import_module(f"vigil.datasources.{module}")
+        _LOADED.append(True)
     return dict(_TYPES)
 
 

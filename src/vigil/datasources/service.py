@@ -44,6 +44,31 @@ GRAFANA_UIDS = ("grafana", "-- Grafana --")
 DEFAULT_MAX_DATA_POINTS = 1000
 
 
+def builtin_grafana_source() -> DataSource:
+    """The built-in ``-- Grafana --`` data source (uid ``grafana``): random walks, like Grafana's."""
+    return DataSource(
+        id=0,
+        org_id=0,
+        uid="grafana",
+        name="-- Grafana --",
+        type="grafana",
+        access="proxy",
+        url="",
+        user="",
+        database="",
+        basic_auth=False,
+        basic_auth_user="",
+        with_credentials=False,
+        is_default=False,
+        json_data={},
+        secure_tokens={},
+        read_only=True,
+        version=1,
+        created=0,
+        updated=0,
+    )
+
+
 @dataclass
 class QueryItem:
     """One entry of a query request, with its data source resolved (``ds`` None for expressions)."""
@@ -370,49 +395,15 @@ class DataSourceService:
 
     async def _run_group(self, group: list[QueryItem], scope: Scope) -> dict[str, DataResponse]:
         first = group[0]
-        if first.builtin == "grafana":
-            plugin: DataSourcePlugin | None = self.plugin_for("grafana-testdata-datasource")
-            inst: Instance | None = None
-        else:
-            assert first.ds is not None
-            plugin = self.plugin_for(first.ds.type)
-            inst = None
+        ds = first.ds if first.builtin != "grafana" else None
+        plugin = self.plugin_for(ds.type if ds is not None else "grafana-testdata-datasource")
         if plugin is None:
-            assert first.ds is not None
-            msg = f"data source type {first.ds.type!r} is not supported by this server"
+            msg = f"data source type {ds.type if ds else '?'!r} is not supported by this server"
             return {it.ref_id: DataResponse.failure(msg, 400, "plugin") for it in group}
         out: dict[str, DataResponse] = {}
         prepared: list[DataQuery] = []
         try:
-            if first.ds is not None:
-                inst = self.instance(first.ds)
-            else:
-                from vigil.datasources.store import DataSource as _DS
-
-                inst = Instance(
-                    _DS(
-                        0,
-                        0,
-                        "grafana",
-                        "-- Grafana --",
-                        "grafana",
-                        "proxy",
-                        "",
-                        "",
-                        "",
-                        False,
-                        "",
-                        False,
-                        False,
-                        {},
-                        {},
-                        True,
-                        1,
-                        0,
-                        0,
-                    ),
-                    {},
-                )
+            inst = self.instance(ds) if ds is not None else Instance(builtin_grafana_source(), {})
         except AppError as exc:
             return {it.ref_id: DataResponse.failure(exc.message, exc.status_code, "plugin") for it in group}
         for it in group:
