@@ -160,3 +160,64 @@ async def test_missing_and_non_http_data_sources(rep: Replica) -> None:
     )
     r = await rep.client.get("/api/datasources/proxy/uid/d/x", headers=ADMIN_AUTH)
     assert r.status_code == 502 and r.json()["message"].startswith("cannot reach the data source")
+
+
+@pytest.fixture(scope="module")
+def tls_echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """The echo server over TLS, with a certificate from a private CA, demanding a client certificate."""
+    import ssl
+
+    from tests.tls_support import make_pki
+
+    ca, server_pem, client = make_pki()
+    d = tmp_path_factory.mktemp("tls")
+    (d / "s.pem").write_text(server_pem.cert)
+    (d / "s.key").write_text(server_pem.key)
+    (d / "ca.pem").write_text(ca.cert)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(d / "s.pem"), str(d / "s.key"))
+    ctx.load_verify_locations(str(d / "ca.pem"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Echo)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda *_a: None  # type: ignore[method-assign]  # refused handshakes are expected
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{port}", (ca, client)
+    server.shutdown()
+    server.server_close()
+
+
+async def test_tls_options_ca_certificate_client_certificate_and_skip_verify(
+    rep: Replica, tls_echo: tuple[str, Any]
+) -> None:
+    url, (ca, client) = tls_echo
+    variants = {
+        "plain": ({}, {}, 502),
+        "skip-no-client": ({"tlsSkipVerify": True}, {}, 502),
+        "ca-and-client": (
+            {"tlsAuthWithCACert": True, "tlsAuth": True},
+            {"tlsCACert": ca.cert, "tlsClientCert": client.cert, "tlsClientKey": client.key},
+            200,
+        ),
+        "skip-and-client": (
+            {"tlsSkipVerify": True, "tlsAuth": True},
+            {"tlsClientCert": client.cert, "tlsClientKey": client.key},
+            200,
+        ),
+    }
+    for name, (json_data, secure, status) in variants.items():
+        body = {
+            "name": f"tls-{name}",
+            "uid": f"tls-{name}",
+            "type": "prometheus",
+            "url": url,
+            "jsonData": json_data,
+            "secureJsonData": secure,
+        }
+        assert (await rep.client.post("/api/datasources", json=body, headers=ADMIN_AUTH)).status_code == 200
+        r = await rep.client.get(f"/api/datasources/proxy/uid/tls-{name}/base/x", headers=ADMIN_AUTH)
+        assert r.status_code == status, (name, r.text)
+        if status == 200:
+            assert r.json()["path"] == "/base/x"

@@ -119,3 +119,8 @@ def test_no_value_escapes_a_sql_literal(value: str, bare: bool) -> None:
         r"[A-Za-z_][A-Za-z0-9_$.]*|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", value
     ):
         assert rows[0][0] == value
+
+
+def test_all_without_options_matches_everything_in_promql() -> None:
+    scope = Scope.from_json({"job": {"value": "$__all", "includeAll": True}})
+    assert interpolate_text('up{job=~"$job"}', scope, "promql") == 'up{job=~".*"}'

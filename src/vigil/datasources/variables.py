@@ -199,6 +199,8 @@ def format_value(var: Variable, fmt: str | None, context: str) -> tuple[str, boo
             return (values[0] if values else ""), False
         if custom_all:
             return values[0], False
+        if var.is_all and not values:  # All without the option list: match everything
+            return ".*", False
         escaped = [regex_escape(v) for v in values]
         return (escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"), False
     if context.startswith("sql-"):
