@@ -168,3 +168,25 @@ def test_setting_parsers() -> None:
     ):
         with pytest.raises(ConfigError):
             bad()
+
+
+async def test_proxy_users_are_served_while_the_session_store_is_down(
+    make_replica: AppFactory, sqlite_url: str
+) -> None:
+    from tests.sessions_support import memcached_daemon, running
+
+    with running(memcached_daemon()) as mc:
+        rep = await make(
+            make_replica,
+            sqlite_url,
+            extra={"session__provider": "memcached", "session__provider_config": f"127.0.0.1:{mc.port}"},
+        )
+        h = {"X-WEBAUTH-USER": "ivy"}
+        assert (await rep.client.get("/api/user", headers=h)).status_code == 200
+        mc.stop()
+        rep.services.auth.forget()
+        r = await rep.client.get("/api/user", headers=h)
+        assert r.status_code == 200 and r.json()["login"] == "ivy"  # synced from the database instead
+        r = await rep.client.post("/login", json={"user": "admin", "password": "admin-pw"})
+        assert r.status_code == 503 and r.json() == {"message": "session store unavailable"}
+        mc.start()

@@ -10,6 +10,7 @@ proxy-authenticated request also gets a normal session cookie.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import logging
@@ -29,7 +30,7 @@ from vigil.auth.service import IdentityService
 from vigil.auth.tables import org_user, team, team_member, user
 from vigil.config import Config
 from vigil.errors import AppError, ConfigError
-from vigil.sessions.base import SessionStore
+from vigil.sessions.base import SessionStore, SessionStoreUnavailable
 from vigil.storage import now_ms
 
 log = logging.getLogger("vigil.auth.proxy")
@@ -183,12 +184,20 @@ class AuthProxy:
         local_key = f"p:{key}:{requested_org}"
         identity: Identity | None = self.auth.cache.get(local_key)
         if identity is None:
-            cached = await self.sessions.cache_get(key)
+            # The shared cache saves work; it is not needed to authenticate: while the session store
+            # is down, proxy users are synced against the database on every (uncached) request.
+            store_up = True
+            try:
+                cached = await self.sessions.cache_get(key)
+            except SessionStoreUnavailable:
+                cached, store_up = None, False
             user_id = int(cached) if cached and cached.isdigit() else None
             if user_id is None:
                 user_id = await self.sync(value, extra)
                 self.syncs.inc()
-                await self.sessions.cache_set(key, str(user_id), self.settings.sync_ttl)
+                if store_up:
+                    with contextlib.suppress(SessionStoreUnavailable):
+                        await self.sessions.cache_set(key, str(user_id), self.settings.sync_ttl)
             identity = await self.auth.identity_for_user(user_id, "proxy", requested_org)
             self.auth.cache.put(local_key, identity)
         token = None
