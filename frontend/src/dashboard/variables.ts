@@ -91,8 +91,12 @@ export function formatValues(vals: string[], format: string | undefined, v: any,
   }
   // the data source's own default
   if (dsType === "prometheus") {
-    if (!multi) return vals.join(",");
-    return vals.length === 1 ? regexEscape(vals[0]) : `(${vals.map(regexEscape).join("|")})`;
+    // values land inside PromQL string literals: backslashes doubled, regex specials escaped so
+    // the string yields "\." for the regex engine
+    const plain = (x: string) => x.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+    const special = (x: string) => x.replace(/\\/g, "\\\\\\\\").replace(/[$^*{}[\]'+?.()|]/g, "\\\\$&");
+    if (!multi) return vals.map(plain).join(",");
+    return vals.length === 1 ? special(vals[0]) : `(${vals.map(special).join("|")})`;
   }
   if (isSql(dsType)) {
     if (!multi) return vals.join(",");
