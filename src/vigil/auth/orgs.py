@@ -7,6 +7,7 @@ deleting an org removes its memberships, teams and service accounts (with their 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,15 @@ def parse_role(value: Any) -> str:
     return role
 
 
+OrgCleanup = Callable[[AsyncConnection, int], Awaitable[None]]
+
+
 class Orgs:
-    def __init__(self, identities: IdentityService) -> None:
+    def __init__(self, identities: IdentityService, cleanups: Sequence[OrgCleanup] = ()) -> None:
         self.identities = identities
         self.db: Database = identities.db
+        # Other features' "remove everything of this org", run inside the deleting transaction.
+        self.cleanups = list(cleanups)
 
     # -- orgs ---------------------------------------------------------------------------------
 
@@ -192,6 +198,8 @@ class Orgs:
             ]
             for user_id in users_here:
                 await self._move_away(conn, user_id, org_id)
+            for cleanup in self.cleanups:
+                await cleanup(conn, org_id)
             await conn.execute(delete(org).where(org.c.id == org_id))
 
     async def _lock_org(self, conn: AsyncConnection, org_id: int) -> None:
