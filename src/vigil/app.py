@@ -37,6 +37,7 @@ from vigil.auth.users import Users
 from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
+from vigil.content_cleanup import delete_content_of_org
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
@@ -140,7 +141,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         service_accounts=ServiceAccounts(identities),
         service_account_admin=ServiceAccountAdmin(identities),
         users=Users(identities),
-        orgs=Orgs(identities),
+        orgs=Orgs(identities, cleanups=[delete_content_of_org]),
         teams=Teams(identities),
         sessions=sessions,
         auth=Authenticator(
