@@ -290,3 +290,91 @@ async def test_proxy_reaches_prometheus_with_injected_credentials(rep: Replica, 
     assert r.status_code == 200 and r.json()["data"] == ["prometheus"]
     # Straight to Prometheus without the injected credentials: refused.
     assert httpx.get(f"{prom.url}/api/v1/query", params={"query": "up"}).status_code == 401
+
+
+async def test_mixed_data_sources_and_an_expression_in_one_request(rep: Replica) -> None:
+    store = rep.services.datasources.store
+    if await store.by_uid(1, "mix-td") is None:
+        await store.create(1, {"name": "mix-td", "uid": "mix-td", "type": "testdata"})
+    body = {
+        "from": "now-1m",
+        "to": "now",
+        "queries": [
+            {"refId": "P", "datasource": {"uid": "prom"}, "expr": 'up{job="prometheus"}', "instant": True},
+            {
+                "refId": "T",
+                "datasource": {"uid": "mix-td"},
+                "scenarioId": "csv_metric_values",
+                "stringInput": "3",
+            },
+            {
+                "refId": "R",
+                "datasource": {"uid": "__expr__", "type": "__expr__"},
+                "type": "reduce",
+                "expression": "T",
+                "reducer": "last",
+            },
+            {
+                "refId": "S",
+                "datasource": {"uid": "__expr__", "type": "__expr__"},
+                "type": "math",
+                "expression": "$P + $R",
+            },
+        ],
+    }
+    r = await rep.client.post("/api/ds/query", json=body, headers=ADMIN_AUTH)
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert list(res) == ["P", "T", "R", "S"]
+    (s,) = res["S"]["frames"]
+    assert s["data"]["values"][-1] == [4] and s["schema"]["fields"][-1]["labels"]["job"] == "prometheus"
+
+
+async def test_a_slow_prometheus_times_out_per_ref_id(rep: Replica) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:  # accepts and never answers
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        body = {
+            "name": "slow",
+            "uid": "slow",
+            "type": "prometheus",
+            "url": f"http://127.0.0.1:{port}",
+            "jsonData": {"timeout": 1},
+        }
+        assert (await rep.client.post("/api/datasources", json=body, headers=ADMIN_AUTH)).status_code == 200
+        r = await rep.client.post(
+            "/api/ds/query",
+            json={
+                "from": "now-1m",
+                "to": "now",
+                "queries": [{"refId": "A", "datasource": {"uid": "slow"}, "expr": "up"}],
+            },
+            headers=ADMIN_AUTH,
+        )
+        assert r.status_code == 400
+        a = r.json()["results"]["A"]
+        assert a["status"] == 504 and "did not answer within 1s" in a["error"]
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        listener.close()

@@ -45,8 +45,8 @@ class Field:
         self.nullable = nullable
 
     @classmethod
-    def time(cls, values: list[Any], name: str = "Time") -> Field:
-        return cls(name, "time", values)
+    def time(cls, values: list[Any], name: str = "Time", nullable: bool = False) -> Field:
+        return cls(name, "time", values, nullable=nullable)
 
     @classmethod
     def number(

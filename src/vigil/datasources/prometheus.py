@@ -305,7 +305,7 @@ class PrometheusPlugin(DataSourcePlugin):
             else:
                 points = [series.get("value")] if series.get("value") else []
             times = [round(p[0] * 1000) for p in points]
-            values = [_float(p[1]) for p in points]
+            values = [float(p[1]) for p in points]
             name = series_name(labels, legend, expr)
             frames.append(
                 Frame(

@@ -327,7 +327,7 @@ def csv_content(q: DataQuery) -> Frame:
         if name.lower() in ("time", "timestamp") and all(
             isinstance(v, (int, float)) or v is None for v in col
         ):
-            fields.append(Field.time([None if v is None else int(v) for v in col], name))
+            fields.append(Field.time([None if v is None else int(v) for v in col], name, None in col))
         else:
             fields.append(infer_field(name, col))
     return Frame(fields, ref_id=q.ref_id)
