@@ -37,7 +37,6 @@ from vigil.auth.users import Users
 from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
-from vigil.datasources.service import DataSourceService
 from vigil.content_cleanup import delete_content_of_org
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
