@@ -161,7 +161,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
             secret_key,
             timeout=config.get_duration("dataproxy", "timeout", minimum=0.1),
             row_limit=config.get_int("dataproxy", "row_limit", minimum=1),
-            sqlite_allowed_dirs=[p.strip() for p in config.get("dataproxy", "sqlite_allowed_dirs").split(",")],
+            sqlite_allowed_dirs=config.get("dataproxy", "sqlite_allowed_dirs").split(","),
             protected_paths=[db.sqlite_path] if db.sqlite_path else [],
         ),
         instance=instance,

@@ -109,7 +109,7 @@ class DataSourceService:
         self.store = DataSourceStore(db, clock, self.box)
         self.timeout = timeout
         self.row_limit = row_limit
-        self._sqlite_dirs = [Path(d).resolve() for d in (sqlite_allowed_dirs or []) if d]
+        self._sqlite_dirs = [Path(d.strip()).resolve() for d in (sqlite_allowed_dirs or []) if d.strip()]
         self._protected = [p.resolve() for p in (protected_paths or [])]
         self._plugins: dict[type[DataSourcePlugin], DataSourcePlugin] = {}
         self._clients: dict[tuple[str, int, int], httpx.AsyncClient] = {}
