@@ -29,7 +29,7 @@ def _keys_read_in_source() -> set[tuple[str, str]]:
             ):
                 section, key = node.args[0].value, node.args[1].value  # type: ignore[attr-defined]
                 receiver = ast.unparse(node.func.value)
-                if receiver.endswith(("config", "cfg")):
+                if receiver.endswith("config"):
                     found.add((section, key))
     return found
 

@@ -130,25 +130,24 @@ async def _offline(args: argparse.Namespace, config: Config) -> int:
     from vigil.storage.migrate import migrate
 
     s = build_services(config)
-    cfg = config
     try:
 
         async def seed() -> None:
             await s.identities.seed(
-                cfg.get("security", "admin_user"),
-                cfg.get("security", "admin_password"),
-                cfg.get("security", "admin_email"),
+                config.get("security", "admin_user"),
+                config.get("security", "admin_password"),
+                config.get("security", "admin_email"),
             )
 
         print("vigil: waiting for the migration lock and migrating…", file=sys.stderr)
         applied = await migrate(
-            s.db, timeout=cfg.get_duration("database", "migration_lock_timeout", minimum=1), after=seed
+            s.db, timeout=config.get_duration("database", "migration_lock_timeout", minimum=1), after=seed
         )
         if args.command == "migrate":
             print("vigil: migrations applied" if applied else "vigil: schema already up to date")
             return 0
         if args.admin_command == "reset-admin-password":
-            login = args.login or cfg.get("security", "admin_user")
+            login = args.login or config.get("security", "admin_user")
             user = await s.identities.find_user(login)
             if user is None:
                 print(f"vigil: no user {login!r}", file=sys.stderr)
@@ -209,6 +208,7 @@ def _serve(config: Config) -> int:
     from vigil.app import create_app
 
     app = create_app(config)
+    app.freeze_gc_after_startup = True
     s = app.services
     logs.setup(s.instance, config.get_choice("log", "level", ["debug", "info", "warning", "error"]))
     drain = config.get_duration("server", "drain_seconds")

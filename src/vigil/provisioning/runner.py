@@ -33,9 +33,9 @@ REFUSED_RETRY_SECONDS = 600.0
 class Provisioner:
     def __init__(self, services: Services, root: Path | None = None) -> None:
         self.s = services
-        cfg = services.config
-        self.root = Path(root or cfg.get("paths", "provisioning")).expanduser()
-        self.lock_timeout = cfg.get_duration("provisioning", "lock_timeout", minimum=1)
+        config = services.config
+        self.root = Path(root or config.get("paths", "provisioning")).expanduser()
+        self.lock_timeout = config.get_duration("provisioning", "lock_timeout", minimum=1)
         self._refused: dict[tuple[str, str], str] = {}
         self._refused_since = time.monotonic()
         self._reported: set[str] = set()
