@@ -102,7 +102,7 @@ async def test_range_query_step_rules_alignment_and_labels(rep: Replica) -> None
         == f'up{{group="self", instance="{_instance}", job="prometheus"}}'
     )
     times, values = f["data"]["values"]
-    assert len(times) >= 3 and all(t % 2000 == 0 for t in times) and set(values) == {1}
+    assert len(times) >= 2 and all(t % 2000 == 0 for t in times) and set(values) == {1}
     # A minimum interval on the query wins over the request's intervalMs; intervalFactor multiplies.
     body = await ds_query(
         rep, {"refId": "A", "expr": "up", "interval": "10s", "intervalMs": 1000, "maxDataPoints": 40}
@@ -194,7 +194,8 @@ async def test_heatmap_format_de_accumulates_buckets(rep: Replica) -> None:
     assert f["schema"]["meta"]["type"] == "heatmap-rows"
     les = [x["name"] for x in f["schema"]["fields"][1:]]
     assert les[-1] == "+Inf" and [float(x) for x in les] == sorted(float(x) for x in les)
-    assert all(v >= 0 for col in f["data"]["values"][1:] for v in col)
+    assert all(v is None or v >= 0 for col in f["data"]["values"][1:] for v in col)
+    assert any(v for col in f["data"]["values"][1:] for v in col)
 
 
 async def variable_query(rep: Replica, query: Any, **extra: Any) -> list[str]:

@@ -352,13 +352,17 @@ class PrometheusPlugin(DataSourcePlugin):
         times = sorted({round(p[0] * 1000) for s in ordered for p in s.get("values") or []})
         index = {t: i for i, t in enumerate(times)}
         fields = [Field.time(times)]
-        previous = [0.0] * len(times)
+        previous: list[float | None] = [0.0] * len(times)
         for s in ordered:
-            cum = [0.0] * len(times)
+            cum: list[float | None] = [None] * len(times)
             for p in s.get("values") or []:
-                cum[index[round(p[0] * 1000)]] = _float(p[1])
-            counts = [c - prev for c, prev in zip(cum, previous, strict=True)]
-            previous = cum
+                cum[index[round(p[0] * 1000)]] = float(p[1])
+            # Buckets are cumulative: a row's count is its bucket minus the one below (never < 0).
+            counts: list[float | None] = [
+                None if c is None else max(0.0, c - (prev or 0.0))
+                for c, prev in zip(cum, previous, strict=True)
+            ]
+            previous = [c if c is not None else prev for c, prev in zip(cum, previous, strict=True)]
             name = str((s.get("metric") or {}).get("le", "+Inf"))
             fields.append(Field.number(counts, name, {"le": name}))
         return Frame(fields, ref_id=q.ref_id, meta={**meta, "type": "heatmap-rows"})
