@@ -119,7 +119,7 @@ async def test_library_element_validation_and_duplicates(sqlite_replica: Replica
     r = sqlite_replica
     c = r.client
     for body in (
-        {"model": PANEL},
+        {"model": {"type": "text"}},  # no name, and no title to take it from
         {"name": "x"},
         {"name": "x", "model": [1]},
         {"name": "x", "model": PANEL, "kind": 3},
@@ -233,3 +233,15 @@ async def test_deleting_a_folder_deletes_its_unused_elements_and_refuses_used_on
     assert resp.status_code == 400
     assert "library elements in use" in resp.json()["message"]
     assert (await c.get("/api/library-elements/e2", headers=ADMIN_AUTH)).status_code == 200
+
+
+async def test_an_element_created_without_a_name_is_named_after_its_model(sqlite_replica: Replica) -> None:
+    r = sqlite_replica
+    panel = await _create(r, uid="lib-unnamed")  # grafana-client's create_library_element(panel)
+    assert panel["name"] == "CPU"
+    var = await _create(r, kind=2, model={"type": "custom", "name": "env", "query": "a,b"})
+    assert var["name"] == "env"
+    bare = await r.client.post(
+        "/api/library-elements", headers=ADMIN_AUTH, json={"kind": 1, "model": {"type": "stat"}}
+    )
+    assert (bare.status_code, bare.json()) == (400, {"message": "bad request data: name is required"})
