@@ -289,6 +289,13 @@ class Fields:
 def parse(body: dict[str, Any], *, create: bool) -> Fields:
     f = Fields()
     name = body.get("name")
+    model_in = body.get("model")
+    if name is None and create and isinstance(model_in, dict):
+        # grafana-client sends a bare panel or variable without a name: its title (panel) or
+        # name (variable) names the element.
+        fallback = model_in.get("name" if body.get("kind") == VARIABLE else "title")
+        if isinstance(fallback, str) and fallback.strip():
+            name = fallback
     if name is not None:
         if not isinstance(name, str) or not name.strip():
             raise AppError.bad_request("bad request data: name must be a non-empty string")
