@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import pkgutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import Message, Receive, Scope, Send
 
-from vigil import __version__
+from vigil import __version__, logs
 from vigil.alerting.service import AlertingService
 from vigil.auth.authenticate import Authenticator
 from vigil.auth.bruteforce import BruteForceGuard
@@ -41,6 +44,7 @@ from vigil.content_cleanup import delete_content_of_org
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
+from vigil.http.routing import RouteIndex
 from vigil.sessions import build_store
 from vigil.sessions.base import SessionPolicy, SessionStore
 from vigil.storage.db import Database, DatabaseOptions, resolve_url
@@ -220,11 +224,17 @@ def build_api(services: Services) -> FastAPI:
     http_errors.install(api)
     import vigil.api as routes
 
+    first_included = len(api.router.routes)
+    indexed: list[APIRoute] = []
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"vigil.api.{mod.name}")
         router = getattr(module, "router", None)
         if router is not None:
-            api.include_router(router)
+            api.include_router(router)  # kept for the OpenAPI document and as the fallback
+            if all(isinstance(r, APIRoute) for r in router.routes):
+                indexed.extend(router.routes)
+    # matched first, by path prefix, instead of FastAPI's scan of every route (vigil.http.routing)
+    api.router.routes.insert(first_included, RouteIndex(indexed))
     return api
 
 
@@ -240,6 +250,9 @@ class VigilApp:
         self._sessions_cache: tuple[float, float] = (0.0, 0.0)
         self._instance_header = (b"x-vigil-instance", services.instance.encode("latin-1", "replace"))
         self._log_requests = services.config.get_bool("server", "router_logging")
+        self._request_line: Callable[[dict[str, Any]], None] | None = None
+        # `vigil server` sets it: after startup, the objects alive then are never collected (gc.freeze)
+        self.freeze_gc_after_startup = False
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -264,6 +277,13 @@ class VigilApp:
         await s.cluster.start()
         await s.alerting.start()
         s.tasks.append(asyncio.create_task(self._housekeeping(), name="vigil-housekeeping"))
+        if self._log_requests:
+            self._request_line = logs.line_writer("vigil.request", "request")
+        if self.freeze_gc_after_startup:
+            # the app's long-lived objects leave the collector's generations: each collection then
+            # scans only what requests allocate (about 10% of a cached request's CPU otherwise)
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self) -> None:
         s = self.services
@@ -407,18 +427,17 @@ class VigilApp:
         elapsed = time.perf_counter() - started
         self.services.metrics.observe(route, scope.get("method", ""), status_holder[0], elapsed)
         if self._log_requests:
-            request_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope.get("method"),
-                        "route": route,
-                        "path": path,
-                        "status": status_holder[0],
-                        "duration_ms": round(elapsed * 1000, 2),
-                    }
-                },
-            )
+            fields = {
+                "method": scope.get("method"),
+                "route": route,
+                "path": path,
+                "status": status_holder[0],
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+            if self._request_line is not None:
+                self._request_line(fields)
+            else:
+                request_log.info("request", extra={"fields": fields})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
