@@ -83,8 +83,8 @@ async def test_three_replicas_send_each_state_change_exactly_once(shared_url, ma
         await prepare(replicas[0], rec)
         group = await put_group(replicas[0].client, "pulse", [pulse_rule("Pulse", on=2, off=2)])
         rule = group["rules"][0]
-        # A 4 s pulse evaluated every second: about 3 cycles, then pause the rule.
-        await asyncio.sleep(13)
+        # A 4 s pulse evaluated every second: 2 to 3 cycles, then pause the rule.
+        await asyncio.sleep(10)
         paused = {**rule, "isPaused": True}
         await put_group(replicas[1].client, "pulse", [paused])
         await asyncio.sleep(1.5)
@@ -102,7 +102,7 @@ async def test_three_replicas_send_each_state_change_exactly_once(shared_url, ma
         fired = states.count("Alerting")
         resolved = states.count("Normal")
         statuses = rec.statuses("/hook")
-        assert fired >= 3, states
+        assert fired >= 2, states
         assert statuses.count("firing") == fired, (statuses, states)
         assert statuses.count("resolved") == resolved, (statuses, states)
         assert all(a != b for a, b in itertools.pairwise(statuses)), statuses
@@ -110,7 +110,7 @@ async def test_three_replicas_send_each_state_change_exactly_once(shared_url, ma
         assert len(ids) == len(set(ids))
         evaluated = [r.services.alerting.scheduler.evaluations.get(rule["uid"], 0) for r in replicas]
         if mode == "all":
-            assert all(n >= 10 for n in evaluated), evaluated
+            assert all(n >= 8 for n in evaluated), evaluated
         else:
             assert sorted(n > 0 for n in evaluated) == [False, False, True], evaluated
         deduplicated = sum(

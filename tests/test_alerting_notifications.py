@@ -33,11 +33,8 @@ pytestmark = pytest.mark.slow
 
 
 def always(title: str, **extra: Any) -> dict[str, Any]:
-    rule = pulse_rule(title, **extra)
-    rule["data"][2]["model"]["conditions"][0]["evaluator"]["params"] = [
-        -1
-    ]  # the pulse is >= 0: always firing
-    return rule
+    """A rule whose pulse is always on (value 1): it fires at its first evaluation and stays."""
+    return pulse_rule(title, on=1, off=0, **extra)
 
 
 def fixture_keys() -> tuple[set[str], set[str]]:
@@ -163,7 +160,8 @@ async def test_a_mute_timing_mutes_the_route(make_replica, sqlite_url):
         await ok(await c.post("/api/v1/provisioning/mute-timings", json=timing, headers=ADMIN_AUTH), 201)
         await set_policy(c, "hook", mute_time_intervals=["always"])
         await put_group(c, "g", [always("Quiet hours")])
-        await asyncio.sleep(5)
+        await wait_for(lambda: r.services.alerting.scheduler.evaluations, 5, what="an evaluation")
+        await asyncio.sleep(2.5)
         assert rec.received == []
         assert await r.services.alerting.nflog.recent(1) == []
         await set_policy(c, "hook")  # the mute timing is no longer on the route

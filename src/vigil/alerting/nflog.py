@@ -28,6 +28,7 @@ from vigil.clock import Clock
 from vigil.storage.db import Database, now_ms
 
 log = logging.getLogger("vigil.alerting.nflog")
+ORDER_RETRY_MS = 300
 
 
 def backoff_ms(attempts: int) -> int:
@@ -117,6 +118,8 @@ class NotificationLog:
         if row is None:
             return
         m = row._mapping
+        if await self._earlier_pending(m):
+            return
         integ = await self.config.integration(m["integration_uid"])
         error: DeliveryError | None = None
         if integ is None:
@@ -165,6 +168,33 @@ class NotificationLog:
         if done.rowcount != 1:
             log.warning("notification %s was taken over while this replica was sending it", m["claim_key"])
 
+    async def _earlier_pending(self, m: Any) -> bool:
+        """Keep a group's notifications in order: while an earlier one to the same integration is
+        still pending (e.g. its claimant died and its lease has not lapsed yet), hand this one back
+        to be retried shortly, without counting an attempt."""
+        async with self.db.read() as conn:
+            earlier = (
+                await conn.execute(
+                    select(t.c.id)
+                    .where(
+                        t.c.group_id == m["group_id"],
+                        t.c.integration_uid == m["integration_uid"],
+                        t.c.status == "pending",
+                        t.c.id < m["id"],
+                    )
+                    .limit(1)
+                )
+            ).first()
+        if earlier is None:
+            return False
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(t)
+                .where(t.c.id == m["id"], t.c.claimed_by == self.instance, t.c.status == "pending")
+                .values(claimed_by="", lease_until=now_ms(self.clock) + ORDER_RETRY_MS)
+            )
+        return True
+
     async def sweep(self, limit: int = 50) -> int:
         """Take pending notifications whose lease lapsed (retries due, or a dead claimant's)."""
         now = now_ms(self.clock)
@@ -173,7 +203,7 @@ class NotificationLog:
                 await conn.execute(
                     select(t.c.id, t.c.claimed_by, t.c.lease_until)
                     .where(t.c.status == "pending", t.c.lease_until <= now)
-                    .order_by(t.c.lease_until)
+                    .order_by(t.c.id)
                     .limit(limit)
                 )
             ).all()

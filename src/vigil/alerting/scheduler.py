@@ -120,6 +120,10 @@ class Scheduler:
         if self.dirty or self.svc.clock.monotonic() - self.last_reload > RELOAD_EVERY:
             await self.reload()
         if self.svc.is_draining():
+            # SIGTERM: stop counting as live (peers take our groups at their next heartbeat read)
+            # and hand the leases back now rather than when they lapse.
+            if not self.svc.cluster.membership.draining:
+                await self.svc.cluster.drain()
             await self.release_all()
             return
         live = self.svc.cluster.membership.live()
