@@ -86,6 +86,19 @@ class PromServer:
                 time.sleep(0.3)
         raise RuntimeError("prometheus has no samples in time")
 
+    def wait_for(self, expr: str, timeout: float = 20.0) -> None:
+        """Until ``expr`` has a result (series appear lazily, e.g. a handler's histogram)."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(auth=self.auth, timeout=2) as c:
+            while time.monotonic() < deadline:
+                try:
+                    if c.get(f"{self.url}/api/v1/query", params={"query": expr}).json()["data"]["result"]:
+                        return
+                except (httpx.HTTPError, KeyError, ValueError):
+                    pass
+                time.sleep(0.3)
+        raise RuntimeError(f"prometheus has no result for {expr} in time")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

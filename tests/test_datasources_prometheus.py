@@ -4,6 +4,7 @@ injection attempts. Vigil on SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -185,13 +186,14 @@ async def test_a_missing_metric_gives_an_empty_frame(rep: Replica) -> None:
     assert body["results"]["A"]["status"] == 200
 
 
-async def test_heatmap_format_de_accumulates_buckets(rep: Replica) -> None:
+async def test_heatmap_format_de_accumulates_buckets(rep: Replica, prom: PromServer) -> None:
     expr = "sum by (le) (prometheus_http_request_duration_seconds_bucket)"
+    await asyncio.to_thread(prom.wait_for, expr)
     body = await ds_query(
         rep, {"refId": "H", "expr": expr, "format": "heatmap", "intervalMs": 1000, "maxDataPoints": 20}
     )
     (f,) = body["results"]["H"]["frames"]
-    assert f["schema"]["meta"]["type"] == "heatmap-rows"
+    assert f["schema"]["meta"]["type"] == "heatmap-rows", str(f)[:1500]
     les = [x["name"] for x in f["schema"]["fields"][1:]]
     assert les[-1] == "+Inf" and [float(x) for x in les] == sorted(float(x) for x in les)
     assert all(v is None or v >= 0 for col in f["data"]["values"][1:] for v in col)

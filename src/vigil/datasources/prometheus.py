@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -158,7 +159,7 @@ class PrometheusPlugin(DataSourcePlugin):
                 )
         except httpx.TimeoutException:
             raise PromError(f"Prometheus did not answer within {timeout:g}s", 504) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
             raise PromError(
                 f"cannot reach Prometheus at {inst.ds.url}: {exc.__class__.__name__}: {exc}", 502
             ) from None

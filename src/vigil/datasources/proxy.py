@@ -10,6 +10,7 @@ such as Prometheus queries) but not change anything.
 from __future__ import annotations
 
 import re
+import ssl
 from urllib.parse import urlsplit
 
 import httpx
@@ -103,7 +104,7 @@ async def forward(
         )
     except httpx.TimeoutException:
         raise AppError(504, f"data source did not answer within {service.timeout:g}s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ssl.SSLError, OSError) as exc:  # TLS alerts can surface as raw SSLError
         raise AppError(502, f"cannot reach the data source: {exc.__class__.__name__}") from None
     location = upstream.headers.get("location")
     if location and 300 <= upstream.status_code < 400:
