@@ -255,3 +255,26 @@ async def test_alias_and_labels_take_template_variables(td: Replica) -> None:
         "host": "web"
     }
     assert columns(f)[1] == [4, 5]
+
+
+async def test_the_type_catalogue_describes_each_settings_form(td: Replica) -> None:
+    r = await td.client.get("/api/datasource-types", headers=ADMIN_AUTH)
+    assert r.status_code == 200
+    types = {t["type"]: t for t in r.json()}
+    assert set(types) == {
+        "grafana-testdata-datasource",
+        "prometheus",
+        "grafana-postgresql-datasource",
+        "mysql",
+        "sqlite",
+    }
+    assert types["grafana-testdata-datasource"]["aliases"] == ["testdata"]
+    prom = {f["key"]: f for f in types["prometheus"]["config"]}
+    assert prom["url"]["target"] == "root" and prom["url"]["required"] is True
+    assert (
+        prom["basicAuthPassword"]["target"] == "secureJsonData"
+        and prom["basicAuthPassword"]["type"] == "secret"
+    )
+    assert prom["httpMethod"]["options"] == ["POST", "GET"] and types["prometheus"]["supportsProxy"] is True
+    pg = {f["key"]: f for f in types["grafana-postgresql-datasource"]["config"]}
+    assert pg["password"]["target"] == "secureJsonData" and pg["database"]["required"] is True

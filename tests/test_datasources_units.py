@@ -96,3 +96,52 @@ def test_dot_segments_and_foreign_targets_are_refused() -> None:
     for path in ("@127.0.0.2/x", ":81/x", "/127.0.0.2/x"):
         target = urlsplit(target_url(ds, path, ""))
         assert (target.hostname, target.port) == ("127.0.0.1", 9090) and target.path.startswith("/base/")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "macro", "expected"),
+    [
+        ("postgresql", "$__time(t)", 't AS "time"'),
+        ("mysql", "$__timeEpoch(t)", "UNIX_TIMESTAMP(t) AS time"),
+        ("postgresql", "$__timeEpoch(t)", 'extract(epoch from t) AS "time"'),
+        ("postgresql", "$__timeFilter(t)", "t BETWEEN '2023-11-14T22:13:20Z' AND '2023-11-14T22:23:20.500Z'"),
+        ("mysql", "$__timeFilter(t)", "t BETWEEN FROM_UNIXTIME(1700000000) AND FROM_UNIXTIME(1700000600)"),
+        ("sqlite", "$__timeFilter(t)", "t BETWEEN 1700000000 AND 1700000600"),
+        ("postgresql", "$__timeGroup(t, '5m')", "floor(extract(epoch from t)/300)*300"),
+        ("mysql", "$__timeGroup(t, 1h)", "UNIX_TIMESTAMP(t) DIV 3600 * 3600"),
+        ("sqlite", "$__timeGroup(t, $__interval)", "(CAST(t AS INTEGER)/60)*60"),
+        ("mysql", "$__timeGroupAlias(t, '1m', 0)", "UNIX_TIMESTAMP(t) DIV 60 * 60 AS time"),
+        ("postgresql", "$__unixEpochGroup(ts, 10m)", "floor(ts/600)*600"),
+        ("mysql", "$__unixEpochGroupAlias(ts, '2m')", "floor(ts/120)*120 AS time"),
+        ("postgresql", "$__unixEpochFilter(ts)", "ts >= 1700000000 AND ts <= 1700000600"),
+        ("mysql", "$__unixEpochFrom() $__unixEpochTo()", "1700000000 1700000600"),
+        ("postgresql", "$__timeFrom() $__timeTo()", "'2023-11-14T22:13:20Z' '2023-11-14T22:23:20.500Z'"),
+        (
+            "postgresql",
+            "$__timeFilter(date_trunc('day', t))",
+            "date_trunc('day', t) BETWEEN '2023-11-14T22:13:20Z' AND '2023-11-14T22:23:20.500Z'",
+        ),
+    ],
+)
+def test_sql_macros_per_dialect(dialect: str, macro: str, expected: str) -> None:
+    from vigil.datasources.sql import expand_macros
+
+    sql, _ = expand_macros(macro, dialect, TimeRange(1_700_000_000_000, 1_700_000_600_500), 60_000)
+    assert sql == expected
+
+
+def test_sql_macro_errors() -> None:
+    from vigil.datasources.sql import SQLQueryError, expand_macros
+
+    tr = TimeRange(0, 1000)
+    for bad in (
+        "$__timeFilter(",
+        "$__timeGroup(t)",
+        "$__timeGroup(t, 'soon')",
+        "$__nope(x)",
+        "$__timeGroup(t, 1m, maybe)",
+    ):
+        with pytest.raises(SQLQueryError):
+            expand_macros(bad, "postgresql", tr, 60_000)
+    _, fill = expand_macros("$__timeGroup(t, 1m, previous)", "postgresql", tr, 60_000)
+    assert fill is not None and fill.mode == "previous" and fill.interval_ms == 60_000
