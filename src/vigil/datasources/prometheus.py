@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-import ssl
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
