@@ -182,7 +182,7 @@ async def setup(c: httpx.AsyncClient, hook_url: str | None = None) -> None:
 
 
 async def create_rules(bases: list[str], count: int, fires: bool, prefix: str) -> None:
-    sem = asyncio.Semaphore(16)
+    sem = asyncio.Semaphore(8)
     clients = [httpx.AsyncClient(base_url=b, auth=AUTH, timeout=60) for b in bases]
     try:
 
@@ -190,9 +190,13 @@ async def create_rules(bases: list[str], count: int, fires: bool, prefix: str) -
             async with sem:
                 group = f"{prefix}{i}"
                 body = {"interval": 1, "rules": [rule(f"{prefix} {i}", group, fires)]}
-                r = await clients[i % len(clients)].put(
-                    f"/api/v1/provisioning/folder/bench/rule-groups/{group}", json=body
-                )
+                for attempt in range(5):
+                    r = await clients[i % len(clients)].put(
+                        f"/api/v1/provisioning/folder/bench/rule-groups/{group}", json=body
+                    )
+                    if r.status_code != 503 or attempt == 4:
+                        break
+                    await asyncio.sleep(0.5 * (attempt + 1))
                 r.raise_for_status()
 
         await asyncio.gather(*(one(i) for i in range(count)))

@@ -78,6 +78,9 @@ async def test_webhook_body_matches_grafanas_unified_payload_with_basic_auth(mak
             "alertname": "Disk full"
         }
         assert body["title"].startswith("[FIRING:1] Disk full") and "**Firing**" in body["message"]
+        # The state change is an alert annotation too.
+        notes = await ok(await r.client.get("/api/annotations?type=alert", headers=ADMIN_AUTH))
+        assert any(n["newState"] == "Alerting" and n["alertName"] == "Disk full" for n in notes), notes
         # The secret never comes back from the API.
         points = await ok(
             await r.client.get("/api/v1/provisioning/contact-points?name=hook", headers=ADMIN_AUTH)
@@ -240,8 +243,9 @@ async def test_slack_body_reaches_a_local_receiver(make_replica, sqlite_url):
             await c.post("/api/v1/provisioning/contact-points", json=body, headers=ADMIN_AUTH), 202
         )
         assert created["settings"]["url"] == "[REDACTED]"
-        await set_policy(c, "chat")
-        await put_group(c, "g", [always("Queue backlog")])
+        # Simplified routing: the rule names its receiver; the default policy is not consulted.
+        rule = always("Queue backlog", notification_settings={"receiver": "chat", "group_wait": "0s"})
+        await put_group(c, "g", [rule])
         await wait_for(lambda: rec.received, 10, what="a Slack post")
         got = rec.received[0].body
         assert got["channel"] == "#ops" and got["username"] == "vigil"

@@ -95,7 +95,9 @@ class AlertingService:
         self.dispatcher = Dispatcher(
             db, clock, self.notify, self.silences, self.nflog, self.metrics, self.root_url
         )
-        self.scheduler = Scheduler(self)
+        # Evaluations share the replica's connection pool with HTTP requests: leave them half.
+        pool = db.options.pool_size if db.dialect != "sqlite" else 16
+        self.scheduler = Scheduler(self, concurrency=max(2, min(64, pool // 2)))
         self.rules.on_deleted.append(self._resolve_deleted)
         self._tasks: list[asyncio.Task[None]] = []
         self.running = False
