@@ -48,7 +48,7 @@ export class PanelResults {
 }
 
 // Limit concurrent requests so a 100-panel dashboard does not queue everything at once.
-const MAX_INFLIGHT = 6;
+const MAX_INFLIGHT = 4;
 let inflight = 0;
 const waiting: (() => void)[] = [];
 async function slot<T>(fn: () => Promise<T>): Promise<T> {
@@ -61,6 +61,85 @@ async function slot<T>(fn: () => Promise<T>): Promise<T> {
     const next = waiting.shift();
     if (next) next();
   }
+}
+
+async function postQuery(body: any, signal?: AbortSignal): Promise<any> {
+  try {
+    return await slot(() => api.post("/api/ds/query", body, { signal }));
+  } catch (e) {
+    // per-query errors come back as 400 with results: they are data, not a failure
+    if (e instanceof ApiError && e.data && e.data.results) return e.data;
+    throw e;
+  }
+}
+
+/**
+ * Panels that query in the same moment share one /api/ds/query request (refIds made unique per
+ * panel, results split back): a 100-panel dashboard costs a handful of requests, not a hundred.
+ * Queries with server-side expressions refer to other refIds, so those panels go alone.
+ */
+interface Member {
+  prefix: string;
+  queries: any[];
+  signal?: AbortSignal;
+  resolve: (r: any) => void;
+  reject: (e: unknown) => void;
+}
+const MAX_BATCH = 40;
+let batchSeq = 0;
+const pending = new Map<string, Member[]>();
+
+function flush(key: string): void {
+  const members = (pending.get(key) || []).filter((m) => !m.signal?.aborted);
+  pending.delete(key);
+  if (!members.length) return;
+  const [from, to] = key.split("|");
+  for (let i = 0; i < members.length; ) {
+    const chunk: Member[] = [];
+    let n = 0;
+    while (i < members.length && (chunk.length === 0 || n + members[i].queries.length <= MAX_BATCH)) {
+      n += members[i].queries.length;
+      chunk.push(members[i++]);
+    }
+    sendChunk(from, to, chunk);
+  }
+}
+
+async function sendChunk(from: string, to: string, chunk: Member[]): Promise<void> {
+  if (chunk.length === 1) {
+    const m = chunk[0];
+    postQuery({ from, to, queries: m.queries }, m.signal).then(m.resolve, m.reject);
+    return;
+  }
+  const queries = chunk.flatMap((m) => m.queries.map((q) => ({ ...q, refId: m.prefix + q.refId })));
+  let res: any;
+  try {
+    res = await postQuery({ from, to, queries });
+  } catch {
+    // the whole batch was refused (one malformed query?): ask for each panel on its own
+    for (const m of chunk) postQuery({ from, to, queries: m.queries }, m.signal).then(m.resolve, m.reject);
+    return;
+  }
+  for (const m of chunk) {
+    const results: Record<string, any> = {};
+    for (const q of m.queries) {
+      const r = res?.results?.[m.prefix + q.refId];
+      if (r) results[q.refId] = r;
+    }
+    m.resolve({ results });
+  }
+}
+
+function submit(body: { from: string; to: string; queries: any[] }, signal?: AbortSignal): Promise<any> {
+  const usesExpressions = body.queries.some((q) => q?.datasource?.uid === "__expr__" || q?.datasource?.type === "__expr__");
+  if (usesExpressions) return postQuery(body, signal);
+  return new Promise((resolve, reject) => {
+    const key = `${body.from}|${body.to}`;
+    const list = pending.get(key) || [];
+    if (!list.length) setTimeout(() => flush(key), 4);
+    list.push({ prefix: `p${++batchSeq}_`, queries: body.queries, signal, resolve, reject });
+    pending.set(key, list);
+  });
 }
 
 /** The panel's own time range (timeFrom / timeShift overrides). */
@@ -151,21 +230,22 @@ export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<
   result.request = body;
   let res: any;
   try {
-    res = await slot(() => api.post("/api/ds/query", body, { signal: ctx.signal }));
+    res = await submit(body, ctx.signal);
   } catch (e) {
-    if (e instanceof ApiError && e.data && e.data.results) res = e.data;
-    else {
-      if ((e as any)?.name === "AbortError") throw e;
-      result.errors.push(e instanceof Error ? e.message : String(e));
-      return result;
-    }
+    if ((e as any)?.name === "AbortError") throw e;
+    result.errors.push(e instanceof Error ? e.message : String(e));
+    return result;
   }
   result.response = res;
   for (const q of queries) {
     const r = res?.results?.[q.refId];
     if (!r) continue;
     if (r.error) result.errors.push(`${q.refId}: ${r.error}`);
-    for (const raw of r.frames || []) result.frames.push(decodeFrame(raw, q.refId));
+    for (const raw of r.frames || []) {
+      const frame = decodeFrame(raw, q.refId);
+      frame.refId = q.refId;
+      result.frames.push(frame);
+    }
   }
   return result;
 }

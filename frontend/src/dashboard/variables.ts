@@ -1,5 +1,5 @@
 // Template variables: options, current values, URL state (var-x), chained refresh, interpolation.
-import { api } from "../lib/api";
+import { api, ApiError } from "../lib/api";
 import { calcInterval, formatDuration, parseDuration, type TimeRange } from "../lib/time";
 import { isSql, isTestData, resolveDataSource, type DataSource } from "./datasources";
 import { decodeFrame } from "./data";
@@ -333,6 +333,19 @@ async function dsQueryFind(ds: DataSource, query: any, range: TimeRange): Promis
   return out;
 }
 
+/** The server's variable query (Grafana's metricFindQuery); null when the server has none. */
+async function serverFind(ds: DataSource, query: any, range: TimeRange): Promise<{ text: string; value: string }[] | null> {
+  try {
+    const res = await api.post("/api/ds/variable-query", { datasource: { uid: ds.uid, type: ds.type }, query, from: String(range.from), to: String(range.to) });
+    if (!Array.isArray(res)) return null;
+    return res.map((o: any) => ({ text: String(o.text ?? o.value), value: String(o.value ?? o.text) }));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+    if (e instanceof ApiError && e.status === 400 && isTestData(ds.type)) return testDataFind(typeof query === "string" ? query : String(query?.query ?? ""));
+    throw e;
+  }
+}
+
 /** Options for one variable (network for query variables). */
 export async function loadOptions(v: any, ctx: VarContext): Promise<VarOption[]> {
   let opts: VarOption[] = [];
@@ -369,10 +382,13 @@ export async function loadOptions(v: any, ctx: VarContext): Promise<VarOption[]>
       if (!ds) throw new Error("Data source not found");
       const q = queryText(v);
       const text = interpolate(q, ctx.vars, { dsType: ds.type, range: ctx.range });
-      let found: { text: string; value: string }[];
-      if (ds.type === "prometheus") found = await prometheusFind(ds, text, ctx.range);
-      else if (isTestData(ds.type)) found = testDataFind(text);
-      else found = await dsQueryFind(ds, typeof v.query === "object" && v.query ? interpolateObj(v.query, ctx, ds.type) : text, ctx.range);
+      let found: { text: string; value: string }[] | null = await serverFind(ds, typeof v.query === "object" && v.query ? { ...interpolateObj(v.query, ctx, ds.type), query: text } : text, ctx.range);
+      if (found === null) {
+        // an older server without /api/ds/variable-query: ask the data source from here
+        if (ds.type === "prometheus") found = await prometheusFind(ds, text, ctx.range);
+        else if (isTestData(ds.type)) found = testDataFind(text);
+        else found = await dsQueryFind(ds, typeof v.query === "object" && v.query ? interpolateObj(v.query, ctx, ds.type) : text, ctx.range);
+      }
       opts = sortOptions(applyRegex(found, v.regex, ctx.vars), v.sort);
       break;
     }

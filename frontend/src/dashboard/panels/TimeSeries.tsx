@@ -23,8 +23,16 @@ interface Series {
   hideTooltip: boolean;
 }
 
+// Theme colours read once per theme: getComputedStyle after DOM changes forces a style pass, and a
+// dashboard creates a hundred charts in a row.
+const cssCache = new Map<string, string>();
 function cssVar(name: string, fallback: string): string {
-  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const key = (document.documentElement.dataset.theme || "") + name;
+  let v = cssCache.get(key);
+  if (v === undefined) {
+    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    cssCache.set(key, v);
+  }
   return v || fallback;
 }
 
@@ -402,6 +410,9 @@ export function TimeSeries(props: PanelProps) {
     over.addEventListener("mouseenter", enter);
     over.addEventListener("mouseleave", leave);
     el.dataset.drawn = String(series.length > 0 && xs.length > 0);
+    el.dataset.points = String(xs.length);
+    // for benchmarks and tests: the chart of this element
+    (el as any).__uplot = u;
     return () => {
       over.removeEventListener("mouseenter", enter);
       over.removeEventListener("mouseleave", leave);
