@@ -4,11 +4,14 @@ conditions, dependency errors. SQLite."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.conftest import ADMIN_AUTH, Replica
+from tests.prom_support import module_replica
 from vigil.datasources.expressions import Number, Series
 
 T0 = 1_700_000_040_000
@@ -17,15 +20,16 @@ EXPR = {"type": "__expr__", "uid": "__expr__"}
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
-async def rep(sqlite_replica: Replica) -> Replica:
-    r = await sqlite_replica.client.post(
-        "/api/datasources",
-        json={"name": "td", "type": "grafana-testdata-datasource", "uid": "td"},
-        headers=ADMIN_AUTH,
-    )
-    assert r.status_code == 200
-    return sqlite_replica
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def rep(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replica]:
+    async with module_replica(tmp_path_factory.mktemp("vigil-expr")) as replica:
+        r = await replica.client.post(
+            "/api/datasources",
+            json={"name": "td", "type": "grafana-testdata-datasource", "uid": "td"},
+            headers=ADMIN_AUTH,
+        )
+        assert r.status_code == 200
+        yield replica
 
 
 def csv(ref: str, values: str, labels: str = "") -> dict[str, Any]:

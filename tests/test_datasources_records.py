@@ -221,16 +221,6 @@ async def test_read_only_records_refuse_update_and_delete(solo: Replica) -> None
     assert r.status_code == 403 and r.json() == {"message": "Cannot delete read-only data source"}
 
 
-async def test_a_record_written_on_one_replica_is_read_by_another(make_replica, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    a = await make_replica(db_url)
-    b = await make_replica(db_url)
-    await _create(a, {**PROM, "uid": "shared"})
-    r = await b.client.get("/api/datasources/uid/shared", headers=ADMIN_AUTH)
-    assert r.status_code == 200 and r.json()["secureJsonFields"]["basicAuthPassword"] is True
-    ds = await b.services.datasources.store.by_uid(1, "shared")
-    assert b.services.datasources.store.secrets(ds)["basicAuthPassword"] == "s3cr3t-pw"
-
-
 @pytest.mark.asyncio(loop_scope="module")
 async def test_roles_viewers_read_admins_write(solo: Replica) -> None:
     rep = solo
@@ -256,10 +246,18 @@ async def test_unknown_types_are_stored_for_backup_restore(solo: Replica) -> Non
     assert r.status_code == 400 and r.json()["status"] == "ERROR"
 
 
-async def test_create_update_delete_on_each_database(replica: Replica) -> None:
-    """Create (secrets encrypted at rest), update with optimistic versions, delete by id, uid and name."""
+async def test_create_update_delete_on_each_database(make_replica, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Create (secrets encrypted at rest), update with optimistic versions, delete by id, uid and name;
+    a record written through one replica is read, secrets included, by another."""
+    replica = await make_replica(db_url)
     await _create_returns_full_object_without_secrets_and_encrypts_them(replica)
     await _clear(replica)
     await _update_with_version_keeps_secrets_and_detects_conflicts(replica)
     await _clear(replica)
     await _delete_by_id_uid_and_name(replica)
+    other = await make_replica(db_url)
+    await _create(replica, {**PROM, "uid": "shared"})
+    r = await other.client.get("/api/datasources/uid/shared", headers=ADMIN_AUTH)
+    assert r.status_code == 200 and r.json()["secureJsonFields"]["basicAuthPassword"] is True
+    ds = await other.services.datasources.store.by_uid(1, "shared")
+    assert other.services.datasources.store.secrets(ds)["basicAuthPassword"] == "s3cr3t-pw"

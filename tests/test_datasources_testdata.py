@@ -4,27 +4,32 @@ scenarios, reproducible seeded random walks, and the wire format (reference §7)
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.conftest import ADMIN_AUTH, Replica
+from tests.prom_support import module_replica
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-T0 = 1_700_000_000_000  # epoch ms, a multiple of 60 s? 1_700_000_000 % 60 == 20
+T0 = 1_700_000_000_000  # epoch ms; 20 s past a whole minute
 FROM, TO = T0, T0 + 600_000
 
 
-@pytest.fixture
-async def td(sqlite_replica: Replica) -> Replica:
-    r = await sqlite_replica.client.post(
-        "/api/datasources",
-        json={"name": "gdev-testdata", "type": "testdata", "uid": "td"},
-        headers=ADMIN_AUTH,
-    )
-    assert r.status_code == 200
-    return sqlite_replica
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def td(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replica]:
+    """One replica for the module: TestData needs nothing from Vigil's database but the record."""
+    async with module_replica(tmp_path_factory.mktemp("vigil-td")) as replica:
+        r = await replica.client.post(
+            "/api/datasources",
+            json={"name": "gdev-testdata", "type": "testdata", "uid": "td"},
+            headers=ADMIN_AUTH,
+        )
+        assert r.status_code == 200
+        yield replica
 
 
 async def query(

@@ -91,7 +91,7 @@ def test_sql_default_formats() -> None:
 _PROM_VALUE = re.compile(r'^up\{job="((?:[^"\\]|\\.)*)"\}$')
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.text())
 def test_no_value_escapes_a_promql_string(value: str) -> None:
     assume(value != "$__all")  # the All marker, not a value
@@ -101,7 +101,7 @@ def test_no_value_escapes_a_promql_string(value: str) -> None:
     assert json.loads('"' + m.group(1) + '"') == value  # decodes back to exactly the value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")), st.booleans()
 )
