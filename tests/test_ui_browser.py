@@ -532,3 +532,110 @@ def test_the_imported_json_round_trips_through_import_page_with_inputs(
     assert "${DS_" not in text and "${VAR_" not in text
     assert "__inputs" not in saved
     assert not watch.errors, watch.errors
+
+
+class Receiver:
+    """A local webhook receiver recording every POST body."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.bodies: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    outer.bodies.append(json.loads(raw or b"{}"))
+                except ValueError:
+                    outer.bodies.append({"raw": raw.decode("utf-8", "replace")})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_rule_and_a_webhook_contact_point_made_in_the_ui_fire_at_a_local_receiver(
+    browser: Any, auth_state: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    vigil = stack["vigil"]
+    folder = vigil.call("POST", "/api/folders", {"title": "UI alerts", "uid": "ui-alerts"})
+    receiver = Receiver()
+    ctx, page, watch = new_page(browser, auth_state)
+    try:
+        base = vigil.url
+        # contact point, and its "Test" button
+        page.goto(base + "/alerting/notifications")
+        page.get_by_role("button", name="+ Add contact point").click()
+        page.fill("input[name=cp-name]", "ui-webhook")
+        page.select_option("select[name=cp-type]", "webhook")
+        page.fill("input[name=cp-url]", receiver.url)
+        page.get_by_role("button", name="Save contact point").click()
+        page.get_by_text("Contact point saved").wait_for()
+        page.locator("tr", has_text="ui-webhook").get_by_role("button", name="Test").click()
+        page.get_by_text("Test notification sent to ui-webhook").wait_for()
+        assert receiver.bodies, "the test notification did not arrive"
+        tested = len(receiver.bodies)
+        # the policy tree routes everything to it quickly
+        page.goto(base + "/alerting/routes")
+        policy = {
+            "receiver": "ui-webhook",
+            "group_by": ["alertname"],
+            "group_wait": "1s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        }
+        page.fill("textarea", json.dumps(policy))
+        page.get_by_role("button", name="Save policies").click()
+        page.get_by_text("Policies updated").wait_for()
+        # the rule: TestData values of 5, firing above 1, evaluated every second
+        page.goto(base + "/alerting/new")
+        page.fill("input[name=rule-title]", "UI rule fires")
+        page.select_option("select[name=scenarioId]", "csv_metric_values")
+        page.fill("input[name=stringInput]", "5,5,5,5")
+        page.locator("input[name=stringInput]").blur()
+        page.fill("input[name=threshold]", "1")
+        page.locator("input[name=threshold]").blur()
+        page.get_by_role("button", name="Preview").click()
+        page.locator(".preview-out").wait_for()
+        page.select_option("select[name=rule-folder]", folder["uid"])
+        page.fill("input[name=rule-group]", "ui")
+        page.fill("input[name=rule-interval]", "1s")
+        page.screenshot(path=str(ARTIFACTS / "page-alert-rule-editor.png"), full_page=True)
+        page.get_by_role("button", name="Save rule").click()
+        page.wait_for_url("**/alerting/list")
+        page.locator("tr", has_text="UI rule fires").wait_for()
+        deadline = time.monotonic() + 60
+        fired: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not fired:
+            fired = [
+                b
+                for b in receiver.bodies[tested:]
+                if b.get("status") == "firing" and "UI rule fires" in json.dumps(b)
+            ]
+            time.sleep(0.5)
+        assert fired, f"no firing notification for the rule; got {receiver.bodies[tested:]}"
+        page.reload()
+        page.locator("tr", has_text="UI rule fires").locator(".state-firing").wait_for(timeout=20000)
+        page.screenshot(path=str(ARTIFACTS / "page-alert-rules-firing.png"), full_page=True)
+    finally:
+        ctx.close()
+        receiver.stop()
+    rules = vigil.call("GET", "/api/v1/provisioning/alert-rules")
+    rule = next(r for r in rules if r["title"] == "UI rule fires")
+    assert rule["folderUID"] == "ui-alerts" and rule["ruleGroup"] == "ui"
+    group = vigil.call("GET", "/api/v1/provisioning/folder/ui-alerts/rule-groups/ui")
+    assert group["interval"] == 1
+    assert not watch.errors, watch.errors

@@ -173,6 +173,12 @@ function RuleList() {
 }
 
 const REDUCERS = ["last", "mean", "min", "max", "sum", "count"];
+
+function parseIntervalSeconds(text: string): number | null {
+  const m = /^\s*(\d+)\s*(s|m|h)?\s*$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
+}
 const EVALS: [string, string][] = [
   ["gt", "Is above"],
   ["lt", "Is below"],
@@ -187,16 +193,25 @@ function RuleEditor({ uid }: { uid?: string }) {
   const [error, setError] = useState("");
   const [preview, setPreview] = useState<string>("");
   const [busy, setBusy] = useState(false);
+  const [interval, setIntervalText] = useState("1m");
+  const [receivers, setReceivers] = useState<string[]>([]);
   const [, force] = useState(0);
   useEffect(() => {
     (async () => {
+      api
+        .get("/api/v1/provisioning/contact-points")
+        .then((l) => setReceivers([...new Set<string>((l || []).map((c: any) => c.name))]))
+        .catch(() => setReceivers([]));
       const ds = await loadDataSources(true);
       setDatasources(ds);
       const fs = await api.get("/api/folders?limit=1000").catch(() => []);
       setFolders(fs);
       if (uid) {
         try {
-          setRule(await api.get(`/api/v1/provisioning/alert-rules/${encodeURIComponent(uid)}`));
+          const r = await api.get(`/api/v1/provisioning/alert-rules/${encodeURIComponent(uid)}`);
+          setRule(r);
+          const g = await api.get(`/api/v1/provisioning/folder/${encodeURIComponent(r.folderUID)}/rule-groups/${encodeURIComponent(r.ruleGroup)}`).catch(() => null);
+          if (g?.interval) setIntervalText(`${g.interval}s`);
         } catch (e) {
           setError(errorMessage(e));
         }
@@ -257,9 +272,17 @@ function RuleEditor({ uid }: { uid?: string }) {
     try {
       if (!rule.title.trim()) throw new Error("The rule needs a name");
       if (!rule.folderUID) throw new Error("Choose a folder (create one on the Dashboards page)");
+      const seconds = parseIntervalSeconds(interval);
+      if (seconds === null) throw new Error("Evaluate every: a duration such as 10s, 1m or 5m");
       const body = { ...rule };
-      if (uid) await api.put(`/api/v1/provisioning/alert-rules/${encodeURIComponent(uid)}`, body, { headers: { "X-Disable-Provenance": "true" } });
-      else await api.post("/api/v1/provisioning/alert-rules", body, { headers: { "X-Disable-Provenance": "true" } });
+      if (!body.notification_settings?.receiver) delete body.notification_settings;
+      const headers = { "X-Disable-Provenance": "true" };
+      if (uid) await api.put(`/api/v1/provisioning/alert-rules/${encodeURIComponent(uid)}`, body, { headers });
+      else await api.post("/api/v1/provisioning/alert-rules", body, { headers });
+      // the evaluation interval belongs to the rule group
+      const groupPath = `/api/v1/provisioning/folder/${encodeURIComponent(rule.folderUID)}/rule-groups/${encodeURIComponent(rule.ruleGroup)}`;
+      const group = await api.get(groupPath);
+      if (group && group.interval !== seconds) await api.put(groupPath, { ...group, interval: seconds }, { headers });
       navigate("/alerting/list");
     } catch (e) {
       setError(errorMessage(e));
@@ -392,6 +415,10 @@ function RuleEditor({ uid }: { uid?: string }) {
           <input class="input" name="rule-group" value={rule.ruleGroup} onInput={(e) => { rule.ruleGroup = (e.target as HTMLInputElement).value; changed(); }} />
         </label>
         <label class="field">
+          <span class="field-label">Evaluate every</span>
+          <input class="input" name="rule-interval" value={interval} onInput={(e) => setIntervalText((e.target as HTMLInputElement).value)} />
+        </label>
+        <label class="field">
           <span class="field-label">Pending period</span>
           <input class="input" value={rule.for} onInput={(e) => { rule.for = (e.target as HTMLInputElement).value; changed(); }} />
         </label>
@@ -415,6 +442,26 @@ function RuleEditor({ uid }: { uid?: string }) {
           <input type="checkbox" checked={!!rule.isPaused} onChange={(e) => { rule.isPaused = (e.target as HTMLInputElement).checked; changed(); }} /> Paused
         </label>
       </div>
+      <label class="field">
+        <span class="field-label">Contact point (optional: else the notification policies route it)</span>
+        <select
+          class="input"
+          name="rule-receiver"
+          value={rule.notification_settings?.receiver || ""}
+          onChange={(e) => {
+            const v = (e.target as HTMLSelectElement).value;
+            rule.notification_settings = v ? { ...(rule.notification_settings || {}), receiver: v } : undefined;
+            changed();
+          }}
+        >
+          <option value="">Use notification policies</option>
+          {receivers.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
       <h3>Labels</h3>
       {kv(rule.labels || (rule.labels = {}), "label")}
       <h3>Annotations</h3>
