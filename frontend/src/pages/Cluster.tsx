@@ -14,6 +14,7 @@ function ago(ts: any): string {
 export function ClusterPage() {
   const [status, setStatus] = useState<any>(null);
   const [health, setHealth] = useState<any>(null);
+  const [stores, setStores] = useState<any>(null);
   const [error, setError] = useState("");
   const load = () => {
     api
@@ -23,6 +24,10 @@ export function ClusterPage() {
         setError("");
       })
       .catch((e) => setError(errorMessage(e)));
+    api
+      .get("/api/cluster/stores")
+      .then(setStores)
+      .catch((e) => setStores({ error: errorMessage(e) }));
     fetch("/api/health", { credentials: "same-origin" })
       .then((r) => r.json())
       .then(setHealth)
@@ -42,13 +47,20 @@ export function ClusterPage() {
       <div class="cards">
         <div class="card">
           <h3>Database</h3>
-          <p class={health?.database === "ok" ? "ok-text" : "error-text"}>{health ? health.database : "…"}</p>
-          <p class="muted small">version {health?.version} · commit {health?.commit}</p>
+          <p class={stores?.database?.status === "ok" ? "ok-text" : "error-text"}>
+            {stores?.database ? `${stores.database.dialect}: ${stores.database.status}` : health ? health.database : "…"}
+          </p>
+          <p class="muted small">
+            {stores?.database?.latencyMs !== undefined ? `ping ${stores.database.latencyMs} ms · ` : ""}
+            {stores?.database?.error || `version ${health?.version || "?"} · commit ${health?.commit || "?"}`}
+          </p>
         </div>
         <div class="card">
           <h3>Session store</h3>
-          <p class={status?.sessions?.status === "failing" ? "error-text" : "ok-text"}>{status?.sessions?.provider || status?.sessionStore?.provider || "database"}</p>
-          <p class="muted small">{status?.sessions?.status || status?.sessionStore?.status || ""}</p>
+          <p class={stores?.sessions?.status === "ok" ? "ok-text" : "error-text"}>
+            {stores?.sessions ? `${stores.sessions.provider}: ${stores.sessions.status}` : stores?.error || "…"}
+          </p>
+          <p class="muted small">{stores?.sessions?.error || (stores?.sessions?.latencyMs !== undefined ? `ping ${stores.sessions.latencyMs} ms` : "")}</p>
         </div>
         <div class="card">
           <h3>Alert evaluation</h3>

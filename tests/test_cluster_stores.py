@@ -1,0 +1,37 @@
+"""The cluster page's store health: database and session store as this replica sees them."""
+
+from __future__ import annotations
+
+from tests.conftest import ADMIN_AUTH, Replica, basic
+
+
+async def test_stores_report_the_database_and_session_store_health(replica: Replica) -> None:
+    r = await replica.client.get("/api/cluster/stores", headers=ADMIN_AUTH)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["database"]["status"] == "ok"
+    assert body["database"]["dialect"] in ("sqlite", "postgresql", "mysql")
+    assert body["sessions"] == {**body["sessions"], "provider": "database", "status": "ok"}
+    assert body["instance"] == replica.services.instance
+
+
+async def test_a_failing_session_store_is_reported_not_hidden(sqlite_replica: Replica) -> None:
+    async def broken() -> None:
+        raise ConnectionError("redis at 127.0.0.1:1 refused the connection")
+
+    sqlite_replica.services.sessions.ping = broken
+    body = (await sqlite_replica.client.get("/api/cluster/stores", headers=ADMIN_AUTH)).json()
+    assert body["sessions"]["status"] == "failing"
+    assert "refused" in body["sessions"]["error"]
+    assert body["database"]["status"] == "ok"
+
+
+async def test_only_server_admins_see_the_stores(sqlite_replica: Replica) -> None:
+    assert (await sqlite_replica.client.get("/api/cluster/stores")).status_code == 401
+    await sqlite_replica.client.post(
+        "/api/admin/users",
+        json={"login": "viewer1", "password": "viewer-pw-1", "email": "v@x"},
+        headers=ADMIN_AUTH,
+    )
+    r = await sqlite_replica.client.get("/api/cluster/stores", headers=basic("viewer1", "viewer-pw-1"))
+    assert r.status_code == 403
