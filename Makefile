@@ -34,6 +34,7 @@ build: $(UI_BUILT)
 
 ## dist: a wheel in dist/ that ships the built web UI (pip users need no Node.js)
 dist: $(STAMP) build
+	rm -rf build/lib build/bdist.*  # stale copies of older hashed UI assets must not ship
 	$(BIN)/python -m pip wheel --no-deps -w dist .
 
 ## run: one replica on SQLite at http://localhost:3000 (admin / admin)
