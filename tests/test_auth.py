@@ -132,3 +132,28 @@ async def test_password_change_revokes_every_session_of_the_user(replica: Replic
 async def test_legacy_api_keys_list_is_empty(sqlite_replica: Replica, path: str) -> None:
     r = await sqlite_replica.client.get(path, headers=ADMIN_AUTH)
     assert r.status_code == 200 and r.json() == []
+
+
+async def test_basic_auth_verifies_a_password_once_until_the_hash_changes(sqlite_replica: Replica) -> None:
+    s = sqlite_replica.services
+    calls = 0
+    real_verify = s.identities.hasher.verify
+
+    def counting(stored: str, password: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return real_verify(stored, password)
+
+    s.identities.hasher.verify = counting  # type: ignore[method-assign]  # count real argon2 verifications, not a mock of them
+    for _ in range(3):
+        s.auth.forget()
+        assert (await sqlite_replica.client.get("/api/user", headers=ADMIN_AUTH)).status_code == 200
+    assert calls == 1
+    admin = await s.identities.find_user(ADMIN[0])
+    assert admin is not None
+    await s.identities.set_password(admin.id, "changed-pw")
+    s.auth.forget()
+    assert (await sqlite_replica.client.get("/api/user", headers=ADMIN_AUTH)).status_code == 401
+    assert (
+        await sqlite_replica.client.get("/api/user", headers=basic(ADMIN[0], "changed-pw"))
+    ).status_code == 200
