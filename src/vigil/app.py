@@ -44,7 +44,9 @@ from vigil.content_cleanup import delete_content_of_org
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
+from vigil.http.outbound import OutboundGuard
 from vigil.http.routing import RouteIndex
+from vigil.http.security import SecurityPolicy
 from vigil.sessions import build_store
 from vigil.sessions.base import SessionPolicy, SessionStore
 from vigil.storage.db import Database, DatabaseOptions, resolve_url
@@ -90,6 +92,7 @@ class Services:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     cluster: Cluster = field(init=False)
     alerting: AlertingService = field(init=False)
+    security: SecurityPolicy = field(init=False)
 
 
 def _commit() -> str:
@@ -167,6 +170,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
             row_limit=config.get_int("dataproxy", "row_limit", minimum=1),
             sqlite_allowed_dirs=config.get("dataproxy", "sqlite_allowed_dirs").split(","),
             protected_paths=[db.sqlite_path] if db.sqlite_path else [],
+            outbound=OutboundGuard.from_config(config),
         ),
         instance=instance,
         cookie=CookieSettings(
@@ -178,6 +182,8 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         root_url=root_url,
         commit=_commit(),
     )
+    services.security = SecurityPolicy.from_config(config, root_url)
+    services.auth.bruteforce = services.bruteforce
     _wire_alerting(services, port)
     return services
 
@@ -370,12 +376,14 @@ class VigilApp:
         started = time.perf_counter()
         status_holder = [500]
         instance_header = self._instance_header
+        security = self.services.security
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append(instance_header)
+                security.add_headers(headers)
                 state = scope.get("state") or {}
                 cookie = state.get("set_cookie")
                 if cookie:

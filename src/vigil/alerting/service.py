@@ -31,6 +31,7 @@ from vigil.alerting.tables import alert_notification
 from vigil.clock import Clock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
+from vigil.http.outbound import OutboundGuard
 from vigil.storage.db import Database, now_ms
 
 log = logging.getLogger("vigil.alerting")
@@ -79,6 +80,7 @@ class AlertingService:
         self.max_attempts = config.get_int("alerting", "max_attempts", minimum=1)
         self.notification_timeout = config.get_duration("alerting", "notification_timeout", minimum=0.1)
         self.smtp = smtp_settings(config)
+        self.outbound = OutboundGuard.from_config(config)
         # A dead replica's leases lapse when peers consider it dead.
         self.lease_ttl = cluster.peer_timeout
         self.metrics = AlertingMetrics(registry)
@@ -107,7 +109,7 @@ class AlertingService:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.notification_timeout)
+            self._http = self.outbound.client(follow_redirects=False, timeout=self.notification_timeout)
         return self._http
 
     def send_context(self, notification_id: str) -> SendContext:

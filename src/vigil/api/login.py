@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from vigil.errors import AppError
 from vigil.http.identity import client_ip, services, session_cookie, set_cookie_header
 from vigil.http.responses import message
+from vigil.http.security import safe_redirect
 
 router = APIRouter()
 
@@ -33,6 +34,7 @@ async def _login_body(request: Request) -> dict[str, Any]:
 @router.post("/login")
 async def login(request: Request) -> Response:
     s = services(request)
+    s.security.check_origin(request)  # no login forced on a visitor by another site (login CSRF)
     body = await _login_body(request)
     login_name = body.get("user") or body.get("username") or body.get("login")
     password = body.get("password")
@@ -45,10 +47,12 @@ async def login(request: Request) -> Response:
         await s.bruteforce.failed(login_name, ip)
         raise AppError.unauthorized("Invalid username or password")
     await s.bruteforce.succeeded(login_name, ip)
+    # session fixation: always a new, server-generated token; a token the request brought is never adopted
     token, _session = await s.sessions.create(user.id, ip, request.headers.get("user-agent", ""))
     await s.identities.touch_seen(user.id)
     set_cookie_header(request, session_cookie(s, token))
-    return message("Logged in", redirectUrl="/")
+    target = body.get("redirectTo") or request.query_params.get("redirectTo")
+    return message("Logged in", redirectUrl=safe_redirect(target))
 
 
 @router.get("/logout")

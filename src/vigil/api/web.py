@@ -6,16 +6,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
 from vigil.http.responses import json_response
-from vigil.web import CSP, NOT_BUILT, IndexPage, is_spa_page, resolve_asset
+from vigil.web import NOT_BUILT, IndexPage, is_spa_page, resolve_asset
 
 router = APIRouter()
 _index = IndexPage()
 
+# Content-Security-Policy, X-Frame-Options and X-Content-Type-Options come from the outer app,
+# configured by [security] (vigil.http.security).
 _PAGE_HEADERS = {
     "cache-control": "no-cache",
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "SAMEORIGIN",
     "referrer-policy": "same-origin",
 }
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, literal, select, update
 from sqlalchemy.sql import Select
 
 from vigil.auth import passwords
+from vigil.auth.bruteforce import BruteForceGuard
 from vigil.auth.models import Identity, User
 from vigil.auth.service import IdentityService
 from vigil.auth.tables import api_token, org_user, user
@@ -119,6 +120,8 @@ class Authenticator:
         self.clock = clock
         self.secret_key = secret_key
         self.cache = _TTLCache(clock, cache_seconds)
+        # counts Basic auth failures like failed logins (set by the app; None: no lock-out)
+        self.bruteforce: BruteForceGuard | None = None
 
     def _identity(self, row: Any, method: str, requested_org: int | None, session_id: str | None) -> Identity:
         u = User.from_row(row)
@@ -130,7 +133,7 @@ class Authenticator:
             raise AppError(403, f"Access denied to organization {requested_org}: not a member")
         return Identity(u, org_id, role or "None", method, session_id)
 
-    async def resolve(self, creds: Credentials, org_header: str | None) -> AuthResult:
+    async def resolve(self, creds: Credentials, org_header: str | None, client_ip: str = "") -> AuthResult:
         requested_org: int | None = None
         if org_header:
             try:
@@ -140,7 +143,7 @@ class Authenticator:
         if creds.kind == "token":
             return AuthResult(await self._by_token(creds.secret, requested_org))
         if creds.kind == "basic":
-            return AuthResult(await self._by_password(creds.login, creds.secret, requested_org))
+            return AuthResult(await self._by_password(creds.login, creds.secret, requested_org, client_ip))
         return await self._by_session(creds.secret, requested_org)
 
     async def _by_token(self, token: str, requested_org: int | None) -> Identity:
@@ -179,14 +182,23 @@ class Authenticator:
         self.cache.put(key, identity)
         return identity
 
-    async def _by_password(self, login: str, password: str, requested_org: int | None) -> Identity:
+    async def _by_password(
+        self, login: str, password: str, requested_org: int | None, client_ip: str = ""
+    ) -> Identity:
         key = "b:" + passwords.keyed_hash(self.secret_key, f"{login}\x00{password}\x00{requested_org}")
         cached = self.cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        guard = self.bruteforce
+        if guard is not None:  # Basic auth is a login too: the same lock-out as POST /login
+            await guard.check(login, client_ip)
         found = await self.identities.authenticate(login, password)
         if found is None or found.is_service_account:
+            if guard is not None:
+                await guard.failed(login, client_ip)
             raise AppError.unauthorized("Invalid username or password")
+        if guard is not None:
+            await guard.succeeded(login, client_ip)
         identity = await self.identity_for_user(found.id, "basic", requested_org)
         self.cache.put(key, identity)
         return identity

@@ -157,6 +157,8 @@ class PrometheusPlugin(DataSourcePlugin):
                     headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
                     timeout=timeout,
                 )
+        except httpx.InvalidURL as exc:
+            raise PromError(f"invalid Prometheus URL {inst.ds.url!r}: {exc}", 400) from None
         except httpx.TimeoutException:
             raise PromError(f"Prometheus did not answer within {timeout:g}s", 504) from None
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:

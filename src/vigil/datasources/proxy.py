@@ -21,6 +21,7 @@ from vigil.auth.models import Identity
 from vigil.datasources.service import DataSourceService
 from vigil.datasources.store import DataSource
 from vigil.errors import AppError
+from vigil.http.outbound import OutboundBlocked
 
 _ENCODED_BAD = re.compile(r"%(2f|5c|2e|00)", re.I)
 _HOP = {
@@ -102,6 +103,10 @@ async def forward(
         upstream = await client.request(
             method, url, headers=headers, content=body or None, timeout=service.timeout
         )
+    except OutboundBlocked as exc:
+        raise AppError.forbidden(str(exc)) from None
+    except httpx.InvalidURL as exc:
+        raise AppError.bad_request(f"the data source URL is not valid: {exc}") from None
     except httpx.TimeoutException:
         raise AppError(504, f"data source did not answer within {service.timeout:g}s") from None
     except (httpx.HTTPError, ssl.SSLError, OSError) as exc:  # TLS alerts can surface as raw SSLError

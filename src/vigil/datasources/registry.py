@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from vigil.datasources.frames import DataResponse
 from vigil.datasources.timerange import TimeRange
 from vigil.errors import AppError
+from vigil.http.outbound import OutboundGuard
 
 if TYPE_CHECKING:
     import httpx
@@ -69,6 +70,7 @@ class PluginContext:
     http_client: Callable[[Instance], httpx.AsyncClient]
     sqlite_allowed: Callable[[str], None]
     extra: dict[str, Any] = field(default_factory=dict)
+    outbound: OutboundGuard = field(default_factory=OutboundGuard.default)
 
 
 def config_field(

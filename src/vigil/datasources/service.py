@@ -35,6 +35,7 @@ from vigil.datasources.store import DataSource, DataSourceStore
 from vigil.datasources.timerange import TimeRange, calculate_interval_ms, format_duration_ms, parse_range
 from vigil.datasources.variables import InterpolationError, Scope
 from vigil.errors import AppError
+from vigil.http.outbound import OutboundGuard
 from vigil.storage.db import Database, now_ms
 
 log = logging.getLogger("vigil.datasources")
@@ -102,6 +103,7 @@ class DataSourceService:
         row_limit: int = 1_000_000,
         sqlite_allowed_dirs: list[str] | None = None,
         protected_paths: list[Path] | None = None,
+        outbound: OutboundGuard | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -114,11 +116,13 @@ class DataSourceService:
         self._plugins: dict[type[DataSourcePlugin], DataSourcePlugin] = {}
         self._clients: dict[tuple[str, int, int], httpx.AsyncClient] = {}
         self._default_client: httpx.AsyncClient | None = None
+        self.outbound = outbound or OutboundGuard.default()
         self.ctx = PluginContext(
             timeout=timeout,
             row_limit=row_limit,
             http_client=self.http_client,
             sqlite_allowed=self.check_sqlite_path,
+            outbound=self.outbound,
         )
 
     # -- types ----------------------------------------------------------------------------------
@@ -173,14 +177,14 @@ class DataSourceService:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         if not tls:
             if self._default_client is None:
-                self._default_client = httpx.AsyncClient(
+                self._default_client = self.outbound.client(
                     timeout=self.timeout, limits=limits, follow_redirects=False
                 )
             return self._default_client
         key = (inst.ds.uid, inst.ds.org_id, inst.ds.version)
         client = self._clients.get(key)
         if client is None:
-            client = httpx.AsyncClient(
+            client = self.outbound.client(
                 timeout=self.timeout, limits=limits, verify=self._ssl_context(inst), follow_redirects=False
             )
             stale = [k for k in self._clients if k[:2] == key[:2]]

@@ -37,6 +37,7 @@ from vigil.datasources.registry import (
 from vigil.datasources.timerange import TimeRange, parse_duration_ms
 from vigil.datasources.variables import InterpolationError, Scope, interpolate_text
 from vigil.errors import AppError
+from vigil.http.outbound import check_host_port
 
 _MACRO = re.compile(r"\$__(\w+)\(")
 
@@ -530,6 +531,7 @@ class PostgresPlugin(_SQLBase):
         import asyncpg
 
         host, port = _host_port(inst.ds.url, 5432)
+        await check_host_port(self.ctx.outbound, host, port)
         sslmode = str(inst.json.get("sslmode") or "disable")
         ssl: Any = False if sslmode == "disable" else ("require" if sslmode == "require" else sslmode)
         size = int(inst.json.get("maxOpenConns") or 5)
@@ -586,6 +588,7 @@ class MySQLPlugin(_SQLBase):
         import aiomysql
 
         host, port = _host_port(inst.ds.url, 3306)
+        await check_host_port(self.ctx.outbound, host, port)
         size = int(inst.json.get("maxOpenConns") or 5)
         return await aiomysql.create_pool(
             host=host,

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigil.errors import AppError
@@ -36,7 +37,46 @@ def _validation_message(errors: list[Any]) -> tuple[int, str]:
     return 422, "bad request data: " + "; ".join(parts)
 
 
+# MySQL/MariaDB error numbers for values a column cannot hold
+_MYSQL_DATA_ERRORS = {
+    1264: "a number is out of range",
+    1292: "a value is not valid for its column",
+    1366: "a value is not valid text for its column",
+    1406: "a value is too long",
+}
+
+
+def client_data_error(exc: DBAPIError) -> str | None:
+    """Why the database refused a value the client sent, or None for any other database error.
+
+    PostgreSQL refuses NUL characters in text (SQLSTATE 22021) and reports over-long or out-of-range
+    values in class 22; MySQL has its own error numbers. Such a value is the client's mistake: a 400,
+    never a 500, whichever route let it reach the database.
+    """
+    orig = exc.orig
+    text = str(orig)
+    if "0x00" in text:  # PostgreSQL: 'invalid byte sequence for encoding "UTF8": 0x00'
+        return "NUL characters are not allowed"
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+        return {"22001": "a value is too long", "22003": "a number is out of range"}.get(
+            sqlstate, "a value is not valid for its column"
+        )
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _MYSQL_DATA_ERRORS:
+        return _MYSQL_DATA_ERRORS[args[0]]
+    return None
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(DBAPIError)
+    async def _database_refused_a_value(request: Request, exc: DBAPIError) -> Any:
+        reason = client_data_error(exc)
+        if reason is None:
+            raise exc
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        return json_response({"message": f"bad request data: {reason}"}, 400)
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> Any:
         return json_response(exc.body(), exc.status_code)

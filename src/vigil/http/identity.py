@@ -62,7 +62,9 @@ async def optional_identity(request: Request) -> Identity | None:
     creds = parse_credentials(request.headers.get("authorization"), request.cookies.get(s.cookie.name))
     if creds is None:
         return None
-    result = await s.auth.resolve(creds, request.headers.get("x-grafana-org-id"))
+    if creds.kind == "session":
+        s.security.check_origin(request)  # CSRF: cookie-authenticated writes from our own origin only
+    result = await s.auth.resolve(creds, request.headers.get("x-grafana-org-id"), client_ip(request))
     if result.new_session_token:
         set_cookie_header(request, session_cookie(s, result.new_session_token))
     request.state.identity = result.identity

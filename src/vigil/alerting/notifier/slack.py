@@ -11,6 +11,7 @@ import orjson
 
 from vigil.alerting.notifier import DeliveryError, Integration, SendContext, templates
 from vigil.errors import AppError
+from vigil.http.outbound import OutboundBlocked
 
 SECURE = ("url", "token")
 POST_MESSAGE = "https://slack.com/api/chat.postMessage"
@@ -27,6 +28,10 @@ def validate(settings: dict[str, Any]) -> None:
             parts = urlsplit(str(value))
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise AppError.bad_request(f"invalid slack contact point: {key} must be an http(s) URL")
+            try:
+                httpx.URL(str(value))
+            except httpx.InvalidURL as exc:
+                raise AppError.bad_request(f"invalid slack contact point: {key}: {exc}") from None
 
 
 def body(integration: Integration, data: dict[str, Any], ts: int) -> dict[str, Any]:
@@ -74,6 +79,8 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
     payload = orjson.dumps(body(integration, {**data, "grafanaVersion": ctx.version}, int(time.time())))
     try:
         resp = await ctx.http.post(url, content=payload, headers=headers, timeout=ctx.timeout)
+    except (OutboundBlocked, httpx.InvalidURL) as exc:
+        raise DeliveryError(str(exc), permanent=True) from exc
     except httpx.HTTPError as exc:
         raise DeliveryError(f"slack request failed: {type(exc).__name__}: {exc}") from exc
     if resp.status_code >= 400:

@@ -11,6 +11,7 @@ import orjson
 
 from vigil.alerting.notifier import DeliveryError, Integration, SendContext, templates
 from vigil.errors import AppError
+from vigil.http.outbound import OutboundBlocked
 
 SECURE = ("password", "authorization_credentials")
 
@@ -22,6 +23,10 @@ def validate(settings: dict[str, Any]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AppError.bad_request("invalid webhook contact point: url must be an http(s) URL")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise AppError.bad_request(f"invalid webhook contact point: url: {exc}") from None
     method = str(settings.get("httpMethod") or "POST").upper()
     if method not in ("POST", "PUT"):
         raise AppError.bad_request("invalid webhook contact point: httpMethod must be POST or PUT")
@@ -73,6 +78,8 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
         resp = await ctx.http.request(
             method, url, content=payload, headers=headers, auth=auth, timeout=ctx.timeout
         )
+    except (OutboundBlocked, httpx.InvalidURL) as exc:
+        raise DeliveryError(str(exc), permanent=True) from exc
     except httpx.HTTPError as exc:
         raise DeliveryError(f"webhook request failed: {type(exc).__name__}: {exc}") from exc
     if resp.status_code >= 400:
