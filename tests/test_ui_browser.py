@@ -639,3 +639,45 @@ def test_a_rule_and_a_webhook_contact_point_made_in_the_ui_fire_at_a_local_recei
     group = vigil.call("GET", "/api/v1/provisioning/folder/ui-alerts/rule-groups/ui")
     assert group["interval"] == 1
     assert not watch.errors, watch.errors
+
+
+def test_time_range_zoom_and_variables_live_in_the_url(
+    browser: Any, auth_state: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    path = FIXTURES / "grafana-grafana__testdata_alerts.json"
+    if not path.exists():
+        missing("fixtures missing")
+    imported = import_fixture(stack["vigil"], path, stack["ds"])
+    ctx, page, watch = new_page(browser, auth_state)
+    try:
+        base = stack["vigil"].url + imported["url"]
+        page.goto(base + "?from=now-3h&to=now&var-namefilter=Prometheus")
+        page.wait_for_selector("[data-panel-type=graph] [data-drawn=true]")
+        assert "Prometheus" in page.locator(".var-btn").first.inner_text()
+        # quick range from the picker
+        page.get_by_role("button", name="Time range", exact=True).click()
+        page.get_by_role("button", name="Last 30 minutes").click()
+        page.wait_for_function("location.search.includes('from=now-30m')")
+        # a variable choice
+        page.get_by_role("button", name="Variable namefilter").click()
+        page.locator(".var-menu .menu-item", has_text="Graphite").click()
+        page.wait_for_function("location.search.includes('var-namefilter=Graphite')")
+        # drag across a chart: an absolute range, in the URL
+        over = page.locator("[data-panel-type=graph] .u-over").first
+        box = over.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+        page.wait_for_function("/from=\\d{13}&to=\\d{13}/.test(location.search)")
+        q = dict(x.split("=", 1) for x in page.evaluate("location.search.slice(1)").split("&"))
+        span = int(q["to"]) - int(q["from"])
+        assert 0 < span < 30 * 60_000 * 0.5, span
+        # reload keeps all of it
+        page.reload()
+        page.wait_for_selector("[data-panel-type=graph] [data-drawn=true]")
+        assert "Graphite" in page.locator(".var-btn").first.inner_text()
+        assert page.evaluate("location.search").count("from=") == 1
+    finally:
+        ctx.close()
+    assert not watch.errors, watch.errors
