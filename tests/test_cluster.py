@@ -51,6 +51,26 @@ async def test_leases_are_exclusive_until_expiry_or_release(db_url, tmp_path):
         await db.dispose()
 
 
+async def test_many_leases_taken_at_once_never_have_two_holders(db_url, tmp_path):
+    db = await migrated(db_url, str(tmp_path))
+    clock = FakeClock()
+    leases = Leases(db, clock)
+    names = [f"alerting/group/1/f/g{i}" for i in range(40)]
+    try:
+        assert await leases.acquire("alerting/group/1/f/g0", "c", 10)
+        a, b = await asyncio.gather(
+            leases.acquire_many(names[:30], "a", 10), leases.acquire_many(names[10:], "b", 10)
+        )
+        assert "alerting/group/1/f/g0" not in a | b
+        assert not a & b
+        assert a | b == set(names[1:])
+        assert await leases.acquire_many(sorted(a), "a", 10) == a  # renewing is fine
+        clock.advance(11)
+        assert await leases.acquire_many(names, "c", 10) == set(names)  # all expired: taken over
+    finally:
+        await db.dispose()
+
+
 async def test_members_are_dead_after_peer_timeout_and_gone_after_leaving(sqlite_url, tmp_path):
     db = await migrated(sqlite_url, str(tmp_path))
     clock = FakeClock()

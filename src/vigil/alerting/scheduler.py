@@ -91,18 +91,15 @@ class Scheduler:
         have = {names[n] for n in held if n in names}
         missing = [n for n in names if n not in held]
         for attempt in range(2 if retry else 1):
-            failed = []
-            for n in missing:
-                if await leases.acquire(n, me, ttl):
-                    have.add(names[n])
-                    self.svc.metrics.leases_acquired.inc()
-                else:
-                    failed.append(n)
-            if not failed or attempt == 1:
+            if not missing:
                 break
-            # The previous owner releases at its own tick, a few milliseconds away: try once more.
-            await asyncio.sleep(0.25)
-            missing = failed
+            got = await leases.acquire_many(missing, me, ttl)
+            have |= {names[n] for n in got}
+            self.svc.metrics.leases_acquired.inc(len(got))
+            missing = [n for n in missing if n not in got]
+            if missing and attempt == 0:
+                # The previous owner releases at its own tick, a few milliseconds away: try once more.
+                await asyncio.sleep(0.25)
         return have
 
     async def tick(self, t: int) -> None:

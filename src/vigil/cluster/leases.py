@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from vigil.clock import Clock
@@ -24,6 +26,15 @@ class Lease:
     holder: str
     expires_at: int
     fence: int
+
+
+def _insert_ignore(dialect: str) -> Any:
+    """INSERT that skips rows whose name already exists (no error, no second holder)."""
+    if dialect == "postgresql":
+        return postgresql.insert(t).on_conflict_do_nothing()
+    if dialect == "mysql":
+        return mysql.insert(t).prefix_with("IGNORE")
+    return sqlite.insert(t).on_conflict_do_nothing()
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
@@ -62,6 +73,48 @@ class Leases:
             return True
         except IntegrityError:
             return False
+
+    async def acquire_many(self, names: Iterable[str], holder: str, ttl: float) -> set[str]:
+        """Take or renew many leases in a few statements; returns the names ``holder`` now holds.
+
+        Same rule as ``acquire``: free, expired or already ours. Absent rows are inserted with
+        insert-if-absent, so two replicas inserting one name at once leave a single holder."""
+        wanted = sorted(set(names))
+        got: set[str] = set()
+        for chunk in _chunks(wanted):
+            now = now_ms(self.clock)
+            expires = now + int(ttl * 1000)
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(t)
+                    .where(t.c.name.in_(chunk), (t.c.holder == holder) | (t.c.expires_at < now))
+                    .ordered_values(
+                        (t.c.fence, case((t.c.holder == holder, t.c.fence), else_=t.c.fence + 1)),
+                        (t.c.acquired_at, case((t.c.holder == holder, t.c.acquired_at), else_=now)),
+                        (t.c.holder, holder),
+                        (t.c.expires_at, expires),
+                    )
+                )
+            async with self.db.read() as conn:
+                present = {r[0] for r in await conn.execute(select(t.c.name).where(t.c.name.in_(chunk)))}
+            absent = [n for n in chunk if n not in present]
+            if absent:
+                rows = [
+                    {"name": n, "holder": holder, "expires_at": expires, "acquired_at": now, "fence": 1}
+                    for n in absent
+                ]
+                async with self.db.write() as conn:
+                    await conn.execute(_insert_ignore(self.db.dialect).values(rows))
+            async with self.db.read() as conn:
+                got |= {
+                    r[0]
+                    for r in await conn.execute(
+                        select(t.c.name).where(
+                            t.c.name.in_(chunk), t.c.holder == holder, t.c.expires_at >= now
+                        )
+                    )
+                }
+        return got
 
     async def renew(self, holder: str, prefix: str, ttl: float) -> int:
         """Extend every unexpired lease of ``holder`` whose name starts with ``prefix``."""
