@@ -663,8 +663,12 @@ def test_time_range_zoom_and_variables_live_in_the_url(
         page.locator(".var-menu .menu-item", has_text="Graphite").click()
         page.wait_for_function("location.search.includes('var-namefilter=Graphite')")
         # drag across a chart: an absolute range, in the URL
+        page.wait_for_selector("[data-panel-type=graph] [data-drawn=true]")
+        page.wait_for_timeout(300)  # charts redraw after the variable change
         over = page.locator("[data-panel-type=graph] .u-over").first
+        over.scroll_into_view_if_needed()
         box = over.bounding_box()
+        assert box is not None
         page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
