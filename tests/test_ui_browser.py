@@ -685,3 +685,65 @@ def test_time_range_zoom_and_variables_live_in_the_url(
     finally:
         ctx.close()
     assert not watch.errors, watch.errors
+
+
+INJECTION = "x' UNION SELECT 'pwned' --"
+
+
+def test_sql_panels_leave_variables_to_the_server_so_values_stay_data(
+    browser: Any, auth_state: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    import sqlite3
+
+    vigil = stack["vigil"]
+    db = stack["tmp"] / "ui-sql.sqlite"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS hosts (name TEXT)")
+        c.execute("DELETE FROM hosts")
+        c.executemany("INSERT INTO hosts VALUES (?)", [("alpha",), ("beta",)])
+    ds = vigil.call(
+        "POST", "/api/datasources", {"name": "UI SQLite", "type": "sqlite", "jsonData": {"path": str(db)}}
+    )
+    ref = {"type": "sqlite", "uid": ds["datasource"]["uid"]}
+    dash = {
+        "uid": "sql-vars",
+        "title": "SQL variables",
+        "schemaVersion": 41,
+        "templating": {"list": [{"name": "host", "type": "textbox", "query": "alpha"}]},
+        "panels": [
+            {
+                "id": 1,
+                "type": "table",
+                "title": "echo",
+                "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
+                "datasource": ref,
+                "targets": [
+                    {
+                        "refId": "A",
+                        "datasource": ref,
+                        "format": "table",
+                        "rawSql": "SELECT name FROM hosts WHERE name = '$host' ORDER BY name",
+                    }
+                ],
+            }
+        ],
+    }
+    vigil.call("POST", "/api/dashboards/db", {"dashboard": dash, "overwrite": True})
+    ctx, page, watch = new_page(browser, auth_state)
+    try:
+        page.goto(vigil.url + "/d/sql-vars/x?var-host=alpha")
+        page.wait_for_selector(".table-panel td")
+        assert page.locator(".table-panel td").all_inner_texts() == ["alpha"]
+        requests: list[dict[str, Any]] = []
+        page.on("request", lambda r: requests.append(r.post_data_json) if "/api/ds/query" in r.url else None)
+        page.goto(vigil.url + "/d/sql-vars/x?var-host=" + INJECTION.replace(" ", "%20").replace("'", "%27"))
+        page.wait_for_selector(".table-panel [data-loaded=true], .panel[data-loaded=true]")
+        page.wait_for_timeout(500)
+        cells = page.locator(".table-panel td").all_inner_texts()
+        assert "pwned" not in cells, cells
+        assert cells == [], cells  # no host has that name: the value stayed a value
+    finally:
+        ctx.close()
+    sent = [q for body in requests if body for q in body["queries"]]
+    assert sent and all("$host" in q["rawSql"] for q in sent), sent
+    assert not watch.errors, watch.errors

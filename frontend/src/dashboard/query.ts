@@ -2,8 +2,8 @@
 import { api, ApiError } from "../lib/api";
 import { calcInterval, parseDuration, parseTime, resolveTz, type TimeRange } from "../lib/time";
 import { decodeFrame, type DataFrame } from "./data";
-import { isSpecial, isTestData, resolveDataSource, type DataSource } from "./datasources";
-import { interpolate, interpolateDeep } from "./variables";
+import { isSpecial, isSql, isTestData, resolveDataSource, type DataSource } from "./datasources";
+import { ALL, currentValues, interpolate, interpolateDeep } from "./variables";
 import type { Panel } from "./model";
 
 export interface PanelData {
@@ -81,6 +81,7 @@ async function postQuery(body: any, signal?: AbortSignal): Promise<any> {
 interface Member {
   prefix: string;
   queries: any[];
+  variables?: any[];
   signal?: AbortSignal;
   resolve: (r: any) => void;
   reject: (e: unknown) => void;
@@ -108,16 +109,17 @@ function flush(key: string): void {
 async function sendChunk(from: string, to: string, chunk: Member[]): Promise<void> {
   if (chunk.length === 1) {
     const m = chunk[0];
-    postQuery({ from, to, queries: m.queries }, m.signal).then(m.resolve, m.reject);
+    postQuery({ from, to, queries: m.queries, variables: m.variables }, m.signal).then(m.resolve, m.reject);
     return;
   }
   const queries = chunk.flatMap((m) => m.queries.map((q) => ({ ...q, refId: m.prefix + q.refId })));
+  const variables = chunk.find((m) => m.variables)?.variables;
   let res: any;
   try {
-    res = await postQuery({ from, to, queries });
+    res = await postQuery({ from, to, queries, variables });
   } catch {
     // the whole batch was refused (one malformed query?): ask for each panel on its own
-    for (const m of chunk) postQuery({ from, to, queries: m.queries }, m.signal).then(m.resolve, m.reject);
+    for (const m of chunk) postQuery({ from, to, queries: m.queries, variables: m.variables }, m.signal).then(m.resolve, m.reject);
     return;
   }
   for (const m of chunk) {
@@ -130,16 +132,34 @@ async function sendChunk(from: string, to: string, chunk: Member[]): Promise<voi
   }
 }
 
-function submit(body: { from: string; to: string; queries: any[] }, signal?: AbortSignal): Promise<any> {
+function submit(body: { from: string; to: string; queries: any[]; variables?: any[] }, signal?: AbortSignal): Promise<any> {
   const usesExpressions = body.queries.some((q) => q?.datasource?.uid === "__expr__" || q?.datasource?.type === "__expr__");
   if (usesExpressions) return postQuery(body, signal);
   return new Promise((resolve, reject) => {
     const key = `${body.from}|${body.to}`;
     const list = pending.get(key) || [];
     if (!list.length) setTimeout(() => flush(key), 4);
-    list.push({ prefix: `p${++batchSeq}_`, queries: body.queries, signal, resolve, reject });
+    list.push({ prefix: `p${++batchSeq}_`, queries: body.queries, variables: body.variables, signal, resolve, reject });
     pending.set(key, list);
   });
+}
+
+/** The dashboard's variables as the server reads them (current values resolved, auto intervals filled). */
+function serverVariables(vars: any[], range: TimeRange): any[] {
+  return vars
+    .filter((v) => v && v.name && v.type !== "adhoc")
+    .map((v) => {
+      const all = Array.isArray(v.current?.value) ? v.current.value.includes(ALL) : v.current?.value === ALL;
+      const values = all ? [ALL] : currentValues(v, { range });
+      return {
+        name: v.name,
+        current: { text: v.current?.text ?? values, value: v.multi ? values : values[0] ?? "" },
+        options: (v.options || []).map((o: any) => ({ text: o.text, value: o.value })),
+        multi: !!v.multi,
+        includeAll: !!v.includeAll,
+        allValue: v.allValue ?? null,
+      };
+    });
 }
 
 /** The panel's own time range (timeFrom / timeShift overrides). */
@@ -196,6 +216,7 @@ export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<
   }
   const maxDataPoints = panel.maxDataPoints || Math.max(100, Math.min(ctx.width || 800, 11000));
   const queries: any[] = [];
+  let needsVariables = false;
   for (const t of targets) {
     const tRef = t.datasource !== undefined && t.datasource !== null && (special === "mixed" || !panelDs || typeof t.datasource === "object") ? t.datasource : panelDs;
     const ref = dsRef(tRef ?? panelDs, ctx.vars, panel.scopedVars);
@@ -217,7 +238,14 @@ export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<
     }
     const minInterval = parseDuration(interpolate(String(panel.interval || ds.jsonData?.timeInterval || ""), ctx.vars)) || 0;
     const intervalMs = calcInterval(range.to - range.from, maxDataPoints, minInterval);
-    const q = interpolateDeep(t, ctx.vars, { dsType: ds.type, range, scoped: panel.scopedVars });
+    let q: any;
+    if (isSql(ds.type) && typeof t.rawSql === "string") {
+      // SQL text goes to the server as written: the server fills in the variables with its own
+      // quoting, so a variable value can never become SQL syntax
+      q = { ...interpolateDeep({ ...t, rawSql: "" }, ctx.vars, { dsType: ds.type, range, scoped: panel.scopedVars }), rawSql: t.rawSql };
+      if (panel.scopedVars) q.scopedVars = panel.scopedVars;
+      needsVariables = true;
+    } else q = interpolateDeep(t, ctx.vars, { dsType: ds.type, range, scoped: panel.scopedVars });
     if (typeof q.legendFormat === "string") legendFormats[t.refId] = q.legendFormat;
     q.datasource = { uid: ds.uid, type: ds.type };
     q.datasourceId = ds.id;
@@ -226,7 +254,8 @@ export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<
     queries.push(q);
   }
   if (!queries.length) return result;
-  const body = { from: String(range.from), to: String(range.to), queries };
+  const body: any = { from: String(range.from), to: String(range.to), queries };
+  if (needsVariables) body.variables = serverVariables(ctx.vars, range);
   result.request = body;
   let res: any;
   try {

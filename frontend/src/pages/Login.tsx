@@ -4,9 +4,11 @@ import { loadSession } from "../lib/session";
 import { navigate } from "../lib/router";
 
 function safeRedirect(to: string | null): string {
-  // only same-origin paths: never "//host" or "http://host"
-  if (!to || !to.startsWith("/") || to.startsWith("//") || to.startsWith("/\\")) return "/";
-  return to;
+  // only same-origin paths: never "//host" or "http://host"; browsers drop tabs and newlines inside
+  // URLs and read "\\" as "/", so "/\\host" and "/<tab>/host" are cleaned before the check
+  const path = (to || "").replace(/[\t\n\r]/g, "").replace(/\\/g, "/");
+  if (!path.startsWith("/") || path.startsWith("//")) return "/";
+  return path;
 }
 
 export function LoginPage() {
