@@ -363,3 +363,37 @@ def test_the_api_returns_planted_text_unchanged_as_json(planted: dict[str, Any])
     assert json.loads(r.text)["dashboard"]["panels"][0]["title"] == payload(10)
     r = vigil.api.get("/api/search", params={"query": "xss-probe"})
     assert r.headers["content-type"].startswith("application/json")
+
+
+EVIL_REDIRECTS = [
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example/",
+    "/\t/evil.example/",
+    "/%2F/evil.example/",
+    "javascript:window.__xss=99",
+    "data:text/html,<script>window.__xss=98</script>",
+]
+
+
+def test_the_login_page_never_redirects_off_the_site(planted: dict[str, Any]) -> None:
+    base = planted["vigil"].url
+    with chromium() as browser:
+        for target in [*EVIL_REDIRECTS, "/dashboards?x=1"]:
+            ctx = browser.new_context()
+            page = ctx.new_page()
+            watch = Watch(page)
+            try:
+                page.goto(f"{base}/login?redirectTo={quote(target, safe='')}")
+                page.fill("input[name=user]", "admin")
+                page.fill("input[name=password]", ADMIN_PW)
+                page.click("button[type=submit]")
+                page.wait_for_url(lambda u: "/login" not in u, timeout=15000)
+                page.wait_for_timeout(300)
+                assert page.url.startswith(base + "/"), (target, page.url)
+                if target.startswith("/dashboards"):
+                    assert page.url == base + target
+                assert page.evaluate("window.__xss") is None
+            finally:
+                ctx.close()
+            assert not watch.dialogs and not watch.errors, (target, watch.dialogs, watch.errors)
