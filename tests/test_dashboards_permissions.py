@@ -336,3 +336,38 @@ async def test_access_control_routes_set_one_user_team_or_role_at_a_time(sqlite_
         "/api/folders/rbac", json={"uid": "other", "title": "x", "overwrite": True}, headers=ADMIN_AUTH
     )
     assert r.status_code == 400
+
+
+async def test_reading_a_dashboard_decides_team_user_role_and_star_in_sql_on_every_database(
+    replica: Replica,
+) -> None:
+    """GET /api/dashboards/uid/:uid folds the caller's items and star into its one query: the same
+    answers on SQLite, PostgreSQL and MariaDB, and the general path for nested folders."""
+    rep, c = replica, replica.client
+    member_id, member = await caller(rep, "member", "Viewer")
+    user_id, named = await caller(rep, "named", "Viewer")
+    _, outsider = await caller(rep, "outsider", "Viewer")
+    _, editor = await caller(rep, "editor", "Editor")
+    team_id = await team_with(rep, "SRE", member_id)
+    await folder_ok(c, ADMIN_AUTH, "Closed", uid="closed")
+    await folder_ok(c, ADMIN_AUTH, "Inner", uid="inner", parentUid="closed")
+    d = await save_ok(c, ADMIN_AUTH, {"title": "Board"}, folderUid="closed")
+    nested = await save_ok(c, ADMIN_AUTH, {"title": "Nested"}, folderUid="inner")
+    await _set(rep, "/api/folders/closed/permissions", [{"teamId": team_id, "permission": 2}])
+    await _set(rep, f"/api/dashboards/uid/{d['uid']}/permissions", [{"userId": user_id, "permission": 1}])
+
+    async def meta(headers: Headers, uid: str) -> Any:
+        r = await c.get(f"/api/dashboards/uid/{uid}", headers=headers)
+        return r.json()["meta"] if r.status_code == 200 else r.status_code
+
+    assert (await meta(member, d["uid"]))["canEdit"] is True  # team item on the folder
+    assert (await meta(member, nested["uid"]))["canEdit"] is True  # inherited by the subfolder
+    m = await meta(named, d["uid"])  # user item on the dashboard itself
+    assert (m["canEdit"], m["isStarred"]) == (False, False)
+    assert await meta(named, nested["uid"]) == 403
+    assert await meta(outsider, d["uid"]) == 403
+    assert await meta(editor, d["uid"]) == 403  # the folder's role items were replaced
+    assert (await meta(ADMIN_AUTH, d["uid"]))["canAdmin"] is True
+    assert (await c.post(f"/api/user/stars/dashboard/uid/{d['uid']}", headers=named)).status_code == 200
+    assert (await meta(named, d["uid"]))["isStarred"] is True
+    assert (await meta(member, d["uid"]))["isStarred"] is False

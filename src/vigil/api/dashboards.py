@@ -32,7 +32,7 @@ from vigil.dashboards.versions import (
     restore_version,
     version_not_found,
 )
-from vigil.dashboards.views import HOME_DASHBOARD, dashboard_body, home_meta, require_dashboard
+from vigil.dashboards.views import HOME_DASHBOARD, dashboard_body_for, home_meta, require_dashboard
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
 from vigil.http.params import json_object
@@ -94,8 +94,7 @@ async def _by_id(conn: Any, who: Identity, dash_id: str) -> Dashboard:
 async def get_by_uid(uid: str, request: Request, who: Identity = Depends(identity)) -> Response:
     s = services(request)
     async with s.db.read() as conn:
-        access = await load_access(conn, who)
-        body = await dashboard_body(conn, access, uid)
+        body = await dashboard_body_for(conn, who, uid)
     return Response(body, media_type=JSON)
 
 

@@ -28,6 +28,7 @@ async def _home_uid(conn: AsyncConnection, org_id: int, user_id: int, team_ids: 
 
 
 hooks.register_starred_lookup(prefs.starred_ids)
+hooks.register_starred_clause(prefs.starred_clause)
 hooks.register_home_lookup(_home_uid)
 hooks.on_dashboard_deleted(prefs.forget_dashboard)
 

@@ -8,7 +8,9 @@ with the dashboard change. Register at import time of the feature's module (ever
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # (conn, org_id, user_id) -> ids of the dashboards the user starred
@@ -52,6 +54,22 @@ async def starred_ids(conn: AsyncConnection, org_id: int, user_id: int) -> set[i
 
 def stars_available() -> bool:
     return bool(_starred)
+
+
+# (org_id, user_id, dashboard uid column) -> SQL condition "the user starred this dashboard", so a
+# read can fold the star into its own query
+StarredClause = Callable[[int, int, Any], ColumnElement[bool]]
+_starred_clause: list[StarredClause] = []
+
+
+def register_starred_clause(fn: StarredClause) -> None:
+    _starred_clause.clear()
+    _starred_clause.append(fn)
+
+
+def starred_clause(org_id: int, user_id: int, uid_column: Any) -> ColumnElement[bool] | None:
+    """The registered star condition, or None (then use ``starred_ids``)."""
+    return _starred_clause[0](org_id, user_id, uid_column) if _starred_clause else None
 
 
 # (conn, org_id, user_id, team_ids) -> uid of the caller's home dashboard ("" for the built-in one)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vigil.auth.models import ROLE_RANK
-from vigil.auth.tables import user
+from vigil.auth.models import ROLE_RANK, Identity
+from vigil.auth.tables import team_member, user
 from vigil.clock import iso
 from vigil.dashboards import hooks
-from vigil.dashboards.access import Access, dashboard_permission
+from vigil.dashboards.access import (
+    DASHBOARD,
+    FOLDER,
+    Access,
+    dashboard_permission,
+    included_roles,
+    load_access,
+)
 from vigil.dashboards.models import (
     ADMIN,
     EDIT,
@@ -22,7 +29,7 @@ from vigil.dashboards.models import (
     plausible_uid,
     slugify,
 )
-from vigil.dashboards.tables import dashboard, dashboard_provisioning, folder
+from vigil.dashboards.tables import dashboard, dashboard_acl, dashboard_provisioning, folder
 from vigil.errors import AppError
 from vigil.http.responses import dumps
 
@@ -111,6 +118,72 @@ async def dashboard_body(conn: AsyncConnection, access: Access, uid: str) -> byt
     perm = await require_dashboard(conn, access, d, VIEW)
     starred = d.id in await hooks.starred_ids(conn, access.org_id, access.user_id)
     meta = dashboard_meta(row, d, perm, access.org_role, starred)
+    return b'{"dashboard":' + d.data_raw.encode("utf-8") + b',"meta":' + dumps(meta) + b"}"
+
+
+def _max_permission(who: Identity, kind: str, resource_uid: Any) -> Any:
+    """Scalar subquery: the caller's highest ACL item of ``kind`` on ``resource_uid`` (NULL if none),
+    teams resolved in SQL, so no query runs before this one."""
+    acl = dashboard_acl.alias(f"acl_{kind}")
+    grantee: list[ColumnElement[bool]] = [
+        acl.c.user_id == who.user_id,
+        acl.c.team_id.in_(
+            select(team_member.c.team_id).where(
+                and_(team_member.c.user_id == who.user_id, team_member.c.org_id == who.org_id)
+            )
+        ),
+    ]
+    roles = included_roles(who.org_role)
+    if roles:
+        grantee.append(acl.c.role.in_(roles))
+    return (
+        select(func.max(acl.c.permission))
+        .where(
+            and_(
+                acl.c.org_id == who.org_id,
+                acl.c.kind == kind,
+                acl.c.resource_uid == resource_uid,
+                or_(*grantee),
+            )
+        )
+        .scalar_subquery()
+    )
+
+
+async def dashboard_body_for(conn: AsyncConnection, who: Identity, uid: str) -> bytes:
+    """``dashboard_body`` for one caller in one round trip: the dashboard row with its meta joins,
+    the caller's own items on it and on its folder, and whether the caller starred it. A dashboard
+    in a nested folder (permissions inherited from ancestors) takes the general path."""
+    if not plausible_uid(uid):
+        raise AppError(404, "Dashboard not found")
+    admin = who.org_role == "Admin"
+    stmt = _reader_query(who.org_id, uid).add_columns(folder.c.parent_uid.label("f_parent"))
+    star_clause = hooks.starred_clause(who.org_id, who.user_id, dashboard.c.uid)
+    if star_clause is not None:
+        stmt = stmt.add_columns(star_clause.label("is_starred"))
+    if not admin:
+        stmt = stmt.add_columns(
+            _max_permission(who, DASHBOARD, dashboard.c.uid).label("own_perm"),
+            _max_permission(who, FOLDER, dashboard.c.folder_uid).label("folder_perm"),
+        )
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        raise AppError(404, "Dashboard not found")
+    d = Dashboard.from_row(row)
+    if admin:
+        perm = ADMIN
+    elif row.f_parent:
+        perm = await require_dashboard(conn, await load_access(conn, who), d, VIEW)
+    else:
+        folder_perm = int(row.folder_perm or 0) if d.folder_uid else 0
+        perm = folder_perm if folder_perm >= ADMIN else max(folder_perm, int(row.own_perm or 0))
+        if perm < VIEW:
+            raise AppError.forbidden("Access denied to this dashboard")
+    if star_clause is not None:
+        starred = bool(row.is_starred)
+    else:
+        starred = d.id in await hooks.starred_ids(conn, who.org_id, who.user_id)
+    meta = dashboard_meta(row, d, perm, who.org_role, starred)
     return b'{"dashboard":' + d.data_raw.encode("utf-8") + b',"meta":' + dumps(meta) + b"}"
 
 

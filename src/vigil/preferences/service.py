@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.dashboards.tables import dashboard
@@ -255,6 +255,13 @@ async def starred_uids(conn: AsyncConnection, org_id: int, user_id: int) -> list
         .order_by(star.c.id)
     )
     return [str(r[0]) for r in rows]
+
+
+def starred_clause(org_id: int, user_id: int, uid_column: Any) -> ColumnElement[bool]:
+    """SQL condition: the user starred the dashboard whose uid is ``uid_column``."""
+    return exists().where(
+        and_(star.c.org_id == org_id, star.c.user_id == user_id, star.c.dashboard_uid == uid_column)
+    )
 
 
 async def starred_ids(conn: AsyncConnection, org_id: int, user_id: int) -> set[int]:
