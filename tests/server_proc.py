@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ class ServerProcess(VigilProcess):
         raise AssertionError(f"{self.name} not healthy after {timeout}s:\n" + self.output()[-4000:])
 
 
-def stop_all(procs: list[VigilProcess]) -> None:
+def stop_all(procs: Sequence[VigilProcess]) -> None:
     """SIGTERM every process still running, then kill what has not exited after a while."""
     for p in procs:
         if p.proc is not None:

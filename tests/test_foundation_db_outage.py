@@ -55,6 +55,15 @@ async def _eventually(
         await asyncio.sleep(0.1)
 
 
+async def _pool_drains(rep: Replica, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while rep.services.db.pool_status()["checked_out"] != 0:
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 async def _start(make_replica: AppFactory, url: str) -> tuple[Replica, dict[str, str], str]:
     rep = await make_replica(
         url,
@@ -97,9 +106,14 @@ async def test_requests_fail_fast_with_json_503_while_the_database_is_away_and_r
     await proxy.resume()
     r = await _eventually(c, "/api/user", 200, timeout=budget, headers=bearer)
     assert r.status_code == 200, r.text
-    for kw in ({"headers": bearer}, {"headers": ADMIN_AUTH}, {"cookies": {"vigil_session": cookie}}):
-        r = await c.get("/api/user", **kw)
-        assert r.status_code == 200 and r.json()["login"] in (ADMIN[0], "sa-probe"), (kw, r.text)
+    ways: list[dict[str, Any]] = [
+        {"headers": bearer},
+        {"headers": ADMIN_AUTH},
+        {"cookies": {"vigil_session": cookie}},
+    ]
+    for way in ways:
+        r = await c.get("/api/user", **way)
+        assert r.status_code == 200 and r.json()["login"] in (ADMIN[0], "sa-probe"), (way, r.text)
     health = await _eventually(c, "/api/health", 200, timeout=budget)
     assert health.status_code == 200 and health.json()["database"] == "ok"
     login = await c.post("/login", json={"user": ADMIN[0], "password": ADMIN[1]})
@@ -132,7 +146,7 @@ async def test_an_outage_during_concurrent_load_answers_only_200_or_503_and_reco
     assert 503 in statuses and statuses[-8:].count(200) >= 1
     after = [(await rep.client.get("/api/user", headers=bearer)).status_code for _ in range(10)]
     assert after == [200] * 10
-    # no connection was lost to the pool on the way: all are back, none left checked out
-    assert rep.services.db.pool_status()["checked_out"] == 0
+    # No connection was lost to the pool on the way: every one comes back. (The replica's own
+    # background work may hold one for a moment; a leaked one stays checked out for ever.)
     await asyncio.gather(*(rep.client.get("/api/user", headers=bearer) for _ in range(40)))
-    assert rep.services.db.pool_status()["checked_out"] == 0
+    assert await _pool_drains(rep), rep.services.db.pool_status()

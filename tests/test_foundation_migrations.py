@@ -10,9 +10,10 @@ import asyncio
 import fcntl
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -61,6 +62,7 @@ async def hold_migration_lock(db_url: str, tmp_path: Path) -> AsyncIterator[Call
             return
         async with db.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            params: dict[str, Any]
             if db.dialect == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
                 unlock, params = "SELECT pg_advisory_unlock(:k)", {"k": PG_LOCK_KEY}
@@ -101,7 +103,11 @@ async def _schema_and_seed(db_url: str, tmp_path: Path) -> tuple[list[str], list
         await db.dispose()
 
 
-def _migrators(ps: list[VigilProcess]) -> list[str]:
+def _waits(p: VigilProcess) -> bool:
+    return any("waiting for it" in o.get("msg", "") for o in p.json_lines())
+
+
+def _migrators(ps: Sequence[VigilProcess]) -> list[str]:
     return [
         p.name for p in ps if any(o.get("msg", "").startswith("applying migrations") for o in p.json_lines())
     ]
@@ -156,7 +162,11 @@ async def test_replicas_wait_on_a_held_migration_lock_and_proceed_when_it_is_rel
     async with hold_migration_lock(db_url, tmp_path) as release:
         for s in servers:
             s.start()
-        await asyncio.sleep(4)  # long enough to import, connect and block on the lock
+        deadline = time.monotonic() + 60
+        while not all(_waits(s) for s in servers):  # each one imports, connects, finds the lock held
+            assert time.monotonic() < deadline, "\n".join(s.output() for s in servers)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
         for s in servers:
             assert s.returncode() is None, s.output()
         assert _migrators(servers) == []  # nobody migrated behind the holder's back

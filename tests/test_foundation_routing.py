@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.routing import BaseRoute, Match, Route
@@ -23,7 +24,7 @@ def _sample_path(template: str) -> str:
     return re.sub(r"\{(\w+)(?::(\w+))?\}", value, template)
 
 
-def _linear(routes: list[BaseRoute], scope: dict[str, object]) -> tuple[Match, BaseRoute | None]:
+def _linear(routes: list[BaseRoute], scope: dict[str, Any]) -> tuple[Match, BaseRoute | None]:
     """Starlette's rule: the first full match wins, else the first partial one."""
     partial = None
     for route in routes:

@@ -52,6 +52,11 @@ def mysql_lock_name(db: Database) -> str:
     return f"{LOCK_NAME}:{db.url.database or ''}"[:64]
 
 
+def _waiting(timeout: float) -> bool:
+    log.info("another replica holds the migration lock: waiting for it (up to %gs)", timeout)
+    return True
+
+
 @asynccontextmanager
 async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
@@ -63,11 +68,13 @@ async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
             return
         fd = os.open(str(path) + ".migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            waiting = False
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
+                    waiting = waiting or _waiting(timeout)
                     if loop.time() > deadline:
                         raise MigrationLockTimeout(timeout) from None
                     await asyncio.sleep(0.1)
@@ -78,9 +85,11 @@ async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         if db.dialect == "postgresql":
+            waiting = False
             while not (
                 await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
             ).scalar():
+                waiting = waiting or _waiting(timeout)
                 if loop.time() > deadline:
                     raise MigrationLockTimeout(timeout)
                 await asyncio.sleep(0.1)
@@ -89,17 +98,21 @@ async def migration_lock(db: Database, timeout: float) -> AsyncIterator[None]:
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
         else:
-            got = (
-                await conn.execute(
-                    text("SELECT GET_LOCK(:n, :t)"), {"n": mysql_lock_name(db), "t": max(1, int(timeout))}
-                )
-            ).scalar()
+            name = mysql_lock_name(db)
+            got = (await conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": name})).scalar()
+            if got != 1:
+                _waiting(timeout)
+                got = (
+                    await conn.execute(
+                        text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": max(1, int(timeout))}
+                    )
+                ).scalar()
             if got != 1:
                 raise MigrationLockTimeout(timeout)
             try:
                 yield
             finally:
-                await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": mysql_lock_name(db)})
+                await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
 
 
 def _current(sync_conn: Any) -> set[str]:
