@@ -371,3 +371,16 @@ async def test_reading_a_dashboard_decides_team_user_role_and_star_in_sql_on_eve
     assert (await c.post(f"/api/user/stars/dashboard/uid/{d['uid']}", headers=named)).status_code == 200
     assert (await meta(named, d["uid"]))["isStarred"] is True
     assert (await meta(member, d["uid"]))["isStarred"] is False
+
+    # search decides the same in SQL (a recursive CTE for inheritance)
+    assert await _uids(rep, member) == {"closed", "inner", d["uid"], nested["uid"]}
+    assert await _uids(rep, member, permission="Edit", type="dash-db") == {d["uid"], nested["uid"]}
+    assert await _uids(rep, member, folderUIDs="inner") == {nested["uid"]}
+    inner_id = (await c.get("/api/folders/inner", headers=ADMIN_AUTH)).json()["id"]
+    assert await _uids(rep, member, folderIds=str(inner_id)) == {nested["uid"]}
+    assert await _uids(rep, named) == {d["uid"]}
+    assert await _uids(rep, named, permission="Edit") == set()
+    assert await _uids(rep, named, starred="true") == {d["uid"]}
+    assert await _uids(rep, member, starred="true") == set()
+    assert await _uids(rep, outsider) == set()
+    assert await _uids(rep, ADMIN_AUTH, query="e") == {"closed", "inner", nested["uid"]}

@@ -56,9 +56,9 @@ def stars_available() -> bool:
     return bool(_starred)
 
 
-# (org_id, user_id, dashboard uid column) -> SQL condition "the user starred this dashboard", so a
-# read can fold the star into its own query
-StarredClause = Callable[[int, int, Any], ColumnElement[bool]]
+# (org_id, user_id, dashboard uid column; ids or bound parameters) -> SQL condition "the user starred
+# this dashboard", so a read can fold the star into its own query
+StarredClause = Callable[[Any, Any, Any], ColumnElement[bool]]
 _starred_clause: list[StarredClause] = []
 
 
@@ -70,6 +70,12 @@ def register_starred_clause(fn: StarredClause) -> None:
 def starred_clause(org_id: int, user_id: int, uid_column: Any) -> ColumnElement[bool] | None:
     """The registered star condition, or None (then use ``starred_ids``)."""
     return _starred_clause[0](org_id, user_id, uid_column) if _starred_clause else None
+
+
+def starred_clause_fn() -> StarredClause | None:
+    """The registered star condition builder itself (for statements built once with bound
+    parameters in place of the ids)."""
+    return _starred_clause[0] if _starred_clause else None
 
 
 # (conn, org_id, user_id, team_ids) -> uid of the caller's home dashboard ("" for the built-in one)

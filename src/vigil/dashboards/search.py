@@ -1,8 +1,9 @@
 """GET /api/search: folders and dashboards the caller may see, filtered, sorted, one page.
 
-Folders come first (they are few: filtered in Python over the org's folder tree), then dashboards
-(filtered, ordered and paged in SQL, permission included, so a page costs one dashboard query plus
-one tag query whatever the size of the org).
+Folders come first (filtered in SQL, sorted and paged in Python), then dashboards (filtered, ordered
+and paged in SQL, permission included through a recursive CTE over the folder tree, folder fields
+joined, stars folded in), so a search costs a folder query, a dashboard query and a tag query
+whatever the size of the org.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.dashboards import hooks
-from vigil.dashboards.access import DASHBOARD, Access, folder_permissions, tree_of
-from vigil.dashboards.models import VIEW, Folder, dashboard_url, slugify
-from vigil.dashboards.tables import dashboard, dashboard_acl, dashboard_tag
+from vigil.dashboards.access import DASHBOARD, FOLDER, Access, folder_permissions
+from vigil.dashboards.models import VIEW, dashboard_url, folder_url, slugify
+from vigil.dashboards.tables import dashboard, dashboard_acl, dashboard_tag, folder
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
@@ -38,11 +39,16 @@ class SearchQuery:
     permission: int = VIEW
 
 
-def _folder_fields(tree: dict[str, Folder], folder_uid: str) -> dict[str, Any]:
-    f = tree.get(folder_uid) if folder_uid else None
-    if f is None:
+def _folder_fields(folder_id: Any, folder_uid: str, folder_title: Any) -> dict[str, Any]:
+    """The hit's folder fields, left out at the root (or when the folder row is gone)."""
+    if folder_id is None or not folder_uid:
         return {}
-    return {"folderId": f.id, "folderUid": f.uid, "folderTitle": f.title, "folderUrl": f.url}
+    return {
+        "folderId": int(folder_id),
+        "folderUid": folder_uid,
+        "folderTitle": folder_title,
+        "folderUrl": folder_url(folder_uid, slugify(folder_title)),
+    }
 
 
 def _sort_key(collate_c: bool, column: Any) -> Any:
@@ -50,59 +56,114 @@ def _sort_key(collate_c: bool, column: Any) -> Any:
     return expr.collate("C") if collate_c else expr
 
 
+def _granted_folders(access: Access, needed: int) -> Any:
+    """Recursive CTE of the uids of the folders where the caller holds ``needed`` or more: an item
+    of the caller's on the folder or on any ancestor (permissions are inherited downwards)."""
+    base = select(dashboard_acl.c.resource_uid.label("uid")).where(
+        and_(
+            dashboard_acl.c.org_id == access.org_id,
+            dashboard_acl.c.kind == FOLDER,
+            dashboard_acl.c.permission >= needed,
+            access.grantee(),
+        )
+    )
+    granted = base.cte("granted_folders", recursive=True)
+    child = folder.alias("child_folder")
+    return granted.union(
+        select(child.c.uid).where(and_(child.c.org_id == access.org_id, child.c.parent_uid == granted.c.uid))
+    )
+
+
+def _in_folders(
+    column: ColumnElement[str], org_id: int, uids: set[str] | None, ids: list[int] | None
+) -> ColumnElement[bool]:
+    """``column`` (a folder uid, "" for the root) names one of the given folders."""
+    if uids is not None:
+        return column.in_(sorted(uids))
+    assert ids is not None
+    conds: list[ColumnElement[bool]] = [
+        column.in_(select(folder.c.uid).where(and_(folder.c.org_id == org_id, folder.c.id.in_(ids))))
+    ]
+    if 0 in ids:
+        conds.append(column == "")
+    return or_(*conds)
+
+
 async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[dict[str, Any]]:
-    tree = await tree_of(conn, access)
-    perms = None if access.is_org_admin else await folder_permissions(conn, access)
-    folder_filter: set[str] | None = None
+    """Folders (all of them that match, sorted in Python), then one page of dashboards ordered and
+    paged in SQL. Permissions are decided in SQL for both (a recursive CTE over the folder tree),
+    so the cost does not grow with the number of folders the caller may see."""
+    org_id = access.org_id
+    granted = None if access.is_org_admin else _granted_folders(access, q.permission)
+    folder_uids = None
     if q.folder_uids is not None:
-        folder_filter = {("" if u in ("general",) else u) for u in q.folder_uids}
-    elif q.folder_ids is not None:
-        by_id = {f.id: f.uid for f in tree.values()}
-        folder_filter = {("" if i == 0 else by_id.get(i, "#missing")) for i in q.folder_ids}
+        folder_uids = {("" if u in ("general",) else u) for u in q.folder_uids}
+    filtering_folders = folder_uids is not None or q.folder_ids is not None
     needle = q.query.lower()
-    starred = await hooks.starred_ids(conn, access.org_id, access.user_id)
+    star_clause = hooks.starred_clause(org_id, access.user_id, dashboard.c.uid)
+    starred: set[int] = set()
+    if star_clause is None:
+        starred = await hooks.starred_ids(conn, org_id, access.user_id)
 
     # -- folders ------------------------------------------------------------------------------
-    folder_hits: list[Folder] = []
+    folder_rows: list[Any] = []
     if q.type in (None, "dash-folder") and not q.tags and not q.starred and q.dashboard_ids is None:
-        for f in tree.values():
-            if perms is not None and perms.get(f.uid, 0) < q.permission:
-                continue
-            if needle and needle not in f.title.lower():
-                continue
-            if folder_filter is not None and f.parent_uid not in folder_filter:
-                continue
-            if q.dashboard_uids is not None and f.uid not in q.dashboard_uids:
-                continue
-            folder_hits.append(f)
-        folder_hits.sort(key=lambda f: (f.title.lower(), f.id), reverse=q.descending)
+        parent = folder.alias("parent_folder")
+        fconds: list[ColumnElement[bool]] = [folder.c.org_id == org_id]
+        if needle:
+            fconds.append(func.lower(folder.c.title).contains(needle, autoescape=True))
+        if filtering_folders:
+            fconds.append(_in_folders(folder.c.parent_uid, org_id, folder_uids, q.folder_ids))
+        if q.dashboard_uids is not None:
+            fconds.append(folder.c.uid.in_(q.dashboard_uids))
+        if granted is not None:
+            fconds.append(folder.c.uid.in_(select(granted.c.uid)))
+        folder_rows = list(
+            await conn.execute(
+                select(
+                    folder.c.id,
+                    folder.c.uid,
+                    folder.c.title,
+                    parent.c.id.label("p_id"),
+                    parent.c.uid.label("p_uid"),
+                    parent.c.title.label("p_title"),
+                )
+                .select_from(
+                    folder.outerjoin(
+                        parent, and_(parent.c.org_id == folder.c.org_id, parent.c.uid == folder.c.parent_uid)
+                    )
+                )
+                .where(and_(*fconds))
+            )
+        )
+        folder_rows.sort(key=lambda f: (f.title.lower(), f.id), reverse=q.descending)
 
     start = (q.page - 1) * q.limit
     out: list[dict[str, Any]] = []
-    for f in folder_hits[start : start + q.limit]:
-        slug = f.slug
+    for f in folder_rows[start : start + q.limit]:
+        slug = slugify(f.title)
         out.append(
             {
-                "id": f.id,
+                "id": int(f.id),
                 "uid": f.uid,
                 "title": f.title,
                 "uri": f"db/{slug}",
-                "url": f.url,
+                "url": folder_url(f.uid, slug),
                 "slug": slug,
                 "type": "dash-folder",
                 "tags": [],
                 "isStarred": False,
-                **_folder_fields(tree, f.parent_uid),
+                **_folder_fields(f.p_id, f.p_uid or "", f.p_title),
                 "sortMeta": 0,
             }
         )
     remaining = q.limit - len(out)
     if remaining <= 0 or q.type == "dash-folder":
         return out
-    dash_offset = max(0, start - len(folder_hits))
+    dash_offset = max(0, start - len(folder_rows))
 
     # -- dashboards ---------------------------------------------------------------------------
-    conds: list[ColumnElement[bool]] = [dashboard.c.org_id == access.org_id]
+    conds: list[ColumnElement[bool]] = [dashboard.c.org_id == org_id]
     if needle:
         conds.append(func.lower(dashboard.c.title).contains(needle, autoescape=True))
     for tag in q.tags:
@@ -113,26 +174,40 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
         conds.append(dashboard.c.id.in_(q.dashboard_ids))
     if q.dashboard_uids is not None:
         conds.append(dashboard.c.uid.in_(q.dashboard_uids))
-    if folder_filter is not None:
-        conds.append(dashboard.c.folder_uid.in_(folder_filter))
+    if filtering_folders:
+        conds.append(_in_folders(dashboard.c.folder_uid, org_id, folder_uids, q.folder_ids))
     if q.starred:
-        conds.append(dashboard.c.id.in_(starred))
-    if perms is not None:
-        allowed_folders = [uid for uid, p in perms.items() if p >= q.permission]
+        conds.append(star_clause if star_clause is not None else dashboard.c.id.in_(starred))
+    if granted is not None:
         own = exists().where(
             and_(
-                dashboard_acl.c.org_id == access.org_id,
+                dashboard_acl.c.org_id == org_id,
                 dashboard_acl.c.kind == DASHBOARD,
                 dashboard_acl.c.resource_uid == dashboard.c.uid,
                 dashboard_acl.c.permission >= q.permission,
                 access.grantee(),
             )
         )
-        conds.append(or_(dashboard.c.folder_uid.in_(allowed_folders), own) if allowed_folders else own)
+        conds.append(or_(dashboard.c.folder_uid.in_(select(granted.c.uid)), own))
     collate_c = conn.dialect.name == "postgresql"
     order = _sort_key(collate_c, dashboard.c.title)
+    columns: list[Any] = [
+        dashboard.c.id,
+        dashboard.c.uid,
+        dashboard.c.title,
+        dashboard.c.folder_uid,
+        folder.c.id.label("f_id"),
+        folder.c.title.label("f_title"),
+    ]
+    if star_clause is not None:
+        columns.append(star_clause.label("is_starred"))
     stmt = (
-        select(dashboard.c.id, dashboard.c.uid, dashboard.c.title, dashboard.c.folder_uid)
+        select(*columns)
+        .select_from(
+            dashboard.outerjoin(
+                folder, and_(folder.c.org_id == dashboard.c.org_id, folder.c.uid == dashboard.c.folder_uid)
+            )
+        )
         .where(and_(*conds))
         .order_by(order.desc() if q.descending else order.asc())
         .order_by(dashboard.c.id.desc() if q.descending else dashboard.c.id.asc())
@@ -161,8 +236,8 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
                 "slug": slug,
                 "type": "dash-db",
                 "tags": sorted(tags.get(int(r.id), [])),
-                "isStarred": int(r.id) in starred,
-                **_folder_fields(tree, r.folder_uid),
+                "isStarred": bool(r.is_starred) if star_clause is not None else int(r.id) in starred,
+                **_folder_fields(r.f_id, r.folder_uid, r.f_title),
                 "sortMeta": 0,
             }
         )

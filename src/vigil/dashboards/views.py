@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.auth.models import ROLE_RANK, Identity
@@ -43,7 +43,7 @@ async def require_dashboard(conn: AsyncConnection, access: Access, d: Dashboard,
     return perm
 
 
-def _reader_query(org_id: int, uid: str) -> Any:
+def _reader_query(org_id: Any, uid: Any) -> Any:
     """One round trip: the dashboard with its folder, provisioning record and author logins."""
     created_by = user.alias("created_by_user")
     updated_by = user.alias("updated_by_user")
@@ -121,26 +121,27 @@ async def dashboard_body(conn: AsyncConnection, access: Access, uid: str) -> byt
     return b'{"dashboard":' + d.data_raw.encode("utf-8") + b',"meta":' + dumps(meta) + b"}"
 
 
-def _max_permission(who: Identity, kind: str, resource_uid: Any) -> Any:
+def _max_permission(kind: str, resource_uid: Any) -> Any:
     """Scalar subquery: the caller's highest ACL item of ``kind`` on ``resource_uid`` (NULL if none),
-    teams resolved in SQL, so no query runs before this one."""
+    teams resolved in SQL, so no query runs before this one. Caller in the bound parameters
+    ``org_id``, ``user_id`` and ``roles`` (the basic roles their org role includes)."""
     acl = dashboard_acl.alias(f"acl_{kind}")
     grantee: list[ColumnElement[bool]] = [
-        acl.c.user_id == who.user_id,
+        acl.c.user_id == bindparam("user_id"),
         acl.c.team_id.in_(
             select(team_member.c.team_id).where(
-                and_(team_member.c.user_id == who.user_id, team_member.c.org_id == who.org_id)
+                and_(
+                    team_member.c.user_id == bindparam("user_id"), team_member.c.org_id == bindparam("org_id")
+                )
             )
         ),
+        acl.c.role.in_(bindparam("roles", expanding=True)),
     ]
-    roles = included_roles(who.org_role)
-    if roles:
-        grantee.append(acl.c.role.in_(roles))
     return (
         select(func.max(acl.c.permission))
         .where(
             and_(
-                acl.c.org_id == who.org_id,
+                acl.c.org_id == bindparam("org_id"),
                 acl.c.kind == kind,
                 acl.c.resource_uid == resource_uid,
                 or_(*grantee),
@@ -150,6 +151,31 @@ def _max_permission(who: Identity, kind: str, resource_uid: Any) -> Any:
     )
 
 
+_STATEMENTS: dict[tuple[bool, Any], Any] = {}
+
+
+def _body_statement(with_permissions: bool) -> tuple[Any, bool]:
+    """The reader query for ``dashboard_body_for``, built once (per variant and star hook) with
+    bound parameters: building SQLAlchemy constructs per request costs more than running them."""
+    star_fn = hooks.starred_clause_fn()
+    key = (with_permissions, star_fn)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _reader_query(bindparam("org_id"), bindparam("uid")).add_columns(
+            folder.c.parent_uid.label("f_parent")
+        )
+        if star_fn is not None:
+            clause = star_fn(bindparam("org_id"), bindparam("user_id"), dashboard.c.uid)
+            stmt = stmt.add_columns(clause.label("is_starred"))
+        if with_permissions:
+            stmt = stmt.add_columns(
+                _max_permission(DASHBOARD, dashboard.c.uid).label("own_perm"),
+                _max_permission(FOLDER, dashboard.c.folder_uid).label("folder_perm"),
+            )
+        _STATEMENTS[key] = stmt
+    return stmt, star_fn is not None
+
+
 async def dashboard_body_for(conn: AsyncConnection, who: Identity, uid: str) -> bytes:
     """``dashboard_body`` for one caller in one round trip: the dashboard row with its meta joins,
     the caller's own items on it and on its folder, and whether the caller starred it. A dashboard
@@ -157,16 +183,11 @@ async def dashboard_body_for(conn: AsyncConnection, who: Identity, uid: str) -> 
     if not plausible_uid(uid):
         raise AppError(404, "Dashboard not found")
     admin = who.org_role == "Admin"
-    stmt = _reader_query(who.org_id, uid).add_columns(folder.c.parent_uid.label("f_parent"))
-    star_clause = hooks.starred_clause(who.org_id, who.user_id, dashboard.c.uid)
-    if star_clause is not None:
-        stmt = stmt.add_columns(star_clause.label("is_starred"))
+    stmt, with_star = _body_statement(not admin)
+    params: dict[str, Any] = {"org_id": who.org_id, "uid": uid, "user_id": who.user_id}
     if not admin:
-        stmt = stmt.add_columns(
-            _max_permission(who, DASHBOARD, dashboard.c.uid).label("own_perm"),
-            _max_permission(who, FOLDER, dashboard.c.folder_uid).label("folder_perm"),
-        )
-    row = (await conn.execute(stmt)).first()
+        params["roles"] = included_roles(who.org_role)
+    row = (await conn.execute(stmt, params)).first()
     if row is None:
         raise AppError(404, "Dashboard not found")
     d = Dashboard.from_row(row)
@@ -179,7 +200,7 @@ async def dashboard_body_for(conn: AsyncConnection, who: Identity, uid: str) -> 
         perm = folder_perm if folder_perm >= ADMIN else max(folder_perm, int(row.own_perm or 0))
         if perm < VIEW:
             raise AppError.forbidden("Access denied to this dashboard")
-    if star_clause is not None:
+    if with_star:
         starred = bool(row.is_starred)
     else:
         starred = d.id in await hooks.starred_ids(conn, who.org_id, who.user_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -153,9 +154,13 @@ class Database:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             connect_args = {"timeout": 30}
+        if self.dialect != "sqlite":
+            kwargs["pool_pre_ping"] = False  # replaced by _ping_idle_connections
         engine = create_async_engine(self.url, connect_args=connect_args, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_transactions(engine)
+        else:
+            _ping_idle_connections(engine)
         return engine
 
     @asynccontextmanager
@@ -199,6 +204,36 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Pre-ping only connections that sat idle in the pool (PostgreSQL, MySQL).
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, which on asyncpg is a BEGIN and a
+    ROLLBACK: two round trips in front of every one-query request. A connection checked in less
+    than a second ago was just working; one idle for longer (across an outage, say) is pinged, and
+    a dead one is replaced by the pool before anyone sees it, as with ``pool_pre_ping``."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["vigil_idle_since"] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("vigil_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = sync.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection failed its ping") from exc
+        if alive is False:
+            raise DisconnectionError("pooled connection failed its ping")
 
 
 def _sqlite_transactions(engine: AsyncEngine) -> None:
