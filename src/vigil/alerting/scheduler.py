@@ -127,13 +127,22 @@ class Scheduler:
         self.svc.metrics.cluster_members.set(len(live))
         desired = decisions.owned(self.groups.keys(), live, self.svc.instance, self.svc.ha_mode)
         if self.svc.ha_mode == "shard":
+            # Groups held since the last tick (their lease, renewed then, is still valid) start at
+            # once; the lease round trips come after, so they do not delay evaluation.
+            self._start_due(self.owned & desired, t, set())
             desired = await self._sync_leases(desired)
         acquired = desired - self.owned if self.started_ticks else set()
         self.started_ticks += 1
         self.owned = desired
         self.svc.metrics.groups_owned.set(len(desired))
         self.svc.metrics.rules_owned.set(sum(len(self.groups[k].rules) for k in desired if k in self.groups))
-        for key in sorted(desired):
+        self._start_due(desired, t, acquired)
+        for key in [k for k in self.last_tick if k not in desired]:
+            del self.last_tick[key]
+
+    def _start_due(self, keys: set[str], t: int, acquired: set[str]) -> None:
+        """Start the evaluations due at ``t`` (and of just-acquired groups), once per group and tick."""
+        for key in sorted(keys):
             g = self.groups.get(key)
             if g is None or self.last_tick.get(key) == t:
                 continue
@@ -141,13 +150,12 @@ class Scheduler:
                 continue
             running = self.running.get(key)
             if running is not None and not running.done():
+                self.last_tick[key] = t  # counted once per tick
                 self.svc.metrics.evaluations_skipped.inc()
                 continue
             self.last_tick[key] = t
             task = asyncio.create_task(self._evaluate_group(g, t), name=f"vigil-eval-{key}")
             self.running[key] = task
-        for key in [k for k in self.last_tick if k not in desired]:
-            del self.last_tick[key]
 
     async def release_all(self) -> None:
         if self.svc.ha_mode == "shard" and self.owned:
