@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import Request
+from sqlalchemy import event
 from starlette.responses import Response
 
-from tests.conftest import ADMIN, ADMIN_AUTH, Replica, basic
+from tests.conftest import ADMIN, ADMIN_AUTH, AppFactory, Replica, basic
 from tests.server_proc import ServerProcess, VigilProcess, stop_all
+from vigil.clock import FakeClock
 from vigil.http.identity import services
 from vigil.http.responses import json_response
 
@@ -242,3 +244,27 @@ async def test_error_bodies_are_json_with_a_message_for_every_client_error(sqlit
         assert "Traceback" not in r.text and 'File "' not in r.text, where
     # and the user whose password change was refused still logs in with the old one
     assert (await c.get("/api/user", headers=vic)).status_code == 200
+
+
+async def test_when_the_token_cache_expires_concurrent_requests_share_one_database_lookup(
+    make_replica: AppFactory, sqlite_url: str
+) -> None:
+    clock = FakeClock()
+    rep = await make_replica(sqlite_url, clock)
+    sa = rep.services.service_accounts
+    good = await sa.add_token(1, await sa.create(1, "herd"), "t")
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "api_token" in statement and statement.lstrip().upper().startswith("SELECT"):
+            lookups.append(statement)
+
+    event.listen(rep.services.db.engine.sync_engine, "before_cursor_execute", count)
+    for token, status in ((good.key, 200), ("glsa_not_a_real_token_00000000", 401)):
+        for _ in range(2):
+            clock.advance(2)  # past the one-second token cache
+            lookups.clear()
+            headers = {"Authorization": f"Bearer {token}"}
+            answers = await asyncio.gather(*(rep.client.get("/api/user", headers=headers) for _ in range(20)))
+            assert [r.status_code for r in answers] == [status] * 20
+            assert len(lookups) == 1, len(lookups)

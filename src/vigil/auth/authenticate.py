@@ -7,6 +7,7 @@ cross-replica staleness budget of DESIGN §1) so hot clients pay for it once a s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class Authenticator:
         self.clock = clock
         self.secret_key = secret_key
         self.cache = _TTLCache(clock, cache_seconds)
+        self._inflight: dict[str, asyncio.Future[Identity]] = {}
         # counts Basic auth failures like failed logins (set by the app; None: no lock-out)
         self.bruteforce: BruteForceGuard | None = None
 
@@ -152,6 +154,36 @@ class Authenticator:
         cached = self.cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        # Single flight: when the cached entry expires under load, the concurrent requests with the
+        # same token wait for one lookup instead of each asking the database.
+        pending = self._inflight.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or task is None or task.cancelling():
+                    raise
+                # the request doing the lookup went away before it finished: do it here
+        future: asyncio.Future[Identity] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            identity = await self._lookup_token(h, key, requested_org)
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        else:
+            future.set_result(identity)
+            return identity
+        finally:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    async def _lookup_token(self, h: str, key: str, requested_org: int | None) -> Identity:
         now = now_ms(self.clock)
         q = (
             _user_with_role(requested_org)
