@@ -351,7 +351,7 @@ async def test_reading_a_dashboard_decides_team_user_role_and_star_in_sql_on_eve
     team_id = await team_with(rep, "SRE", member_id)
     await folder_ok(c, ADMIN_AUTH, "Closed", uid="closed")
     await folder_ok(c, ADMIN_AUTH, "Inner", uid="inner", parentUid="closed")
-    d = await save_ok(c, ADMIN_AUTH, {"title": "Board"}, folderUid="closed")
+    d = await save_ok(c, ADMIN_AUTH, {"title": "Board", "tags": ["ops", "db"]}, folderUid="closed")
     nested = await save_ok(c, ADMIN_AUTH, {"title": "Nested"}, folderUid="inner")
     await _set(rep, "/api/folders/closed/permissions", [{"teamId": team_id, "permission": 2}])
     await _set(rep, f"/api/dashboards/uid/{d['uid']}/permissions", [{"userId": user_id, "permission": 1}])
@@ -376,6 +376,12 @@ async def test_reading_a_dashboard_decides_team_user_role_and_star_in_sql_on_eve
     assert await _uids(rep, member) == {"closed", "inner", d["uid"], nested["uid"]}
     assert await _uids(rep, member, permission="Edit", type="dash-db") == {d["uid"], nested["uid"]}
     assert await _uids(rep, member, folderUIDs="inner") == {nested["uid"]}
+    hits = (await c.get("/api/search", params={"tag": "ops"}, headers=member)).json()
+    assert [(h["uid"], h["tags"], h["folderUid"], h["folderTitle"]) for h in hits] == [
+        (d["uid"], ["db", "ops"], "closed", "Closed")
+    ]
+    [nested_hit] = (await c.get("/api/search", params={"query": "nested"}, headers=member)).json()
+    assert (nested_hit["tags"], nested_hit["folderUid"], nested_hit["folderTitle"]) == ([], "inner", "Inner")
     inner_id = (await c.get("/api/folders/inner", headers=ADMIN_AUTH)).json()["id"]
     assert await _uids(rep, member, folderIds=str(inner_id)) == {nested["uid"]}
     assert await _uids(rep, named) == {d["uid"]}

@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -40,8 +41,10 @@ def id_in_range(n: int) -> bool:
     return -MAX_ID <= n <= MAX_ID
 
 
+@lru_cache(maxsize=8192)
 def slugify(title: str) -> str:
-    """Grafana-style slug: lower case ASCII words joined by '-'."""
+    """Grafana-style slug: lower case ASCII words joined by '-' (cached: search hits slug every
+    title and folder title they show)."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
     text = re.sub(r"[^a-z0-9_\s-]", "", text)
     return re.sub(r"[\s_-]+", "-", text).strip("-")

@@ -201,6 +201,14 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
     ]
     if star_clause is not None:
         columns.append(star_clause.label("is_starred"))
+    tags_inline = conn.dialect.name == "postgresql"  # array_agg: the tags come with the rows
+    if tags_inline:
+        columns.append(
+            select(func.array_agg(dashboard_tag.c.term))
+            .where(dashboard_tag.c.dashboard_id == dashboard.c.id)
+            .scalar_subquery()
+            .label("tag_list")
+        )
     stmt = (
         select(*columns)
         .select_from(
@@ -216,7 +224,9 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
     )
     rows = list(await conn.execute(stmt))
     tags: dict[int, list[str]] = {}
-    if rows:
+    if tags_inline:
+        tags = {int(r.id): list(r.tag_list or []) for r in rows}
+    elif rows:
         tag_rows = await conn.execute(
             select(dashboard_tag.c.dashboard_id, dashboard_tag.c.term).where(
                 dashboard_tag.c.dashboard_id.in_([r.id for r in rows])

@@ -144,7 +144,13 @@ class Database:
         kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": o.conn_max_lifetime}
         connect_args: dict[str, Any] = {}
         if self.dialect == "postgresql":
-            connect_args = {"timeout": o.connect_timeout, "command_timeout": o.query_timeout}
+            # No JIT: compiling a plan whose cost estimate runs high (a recursive CTE's row guess,
+            # say) costs a second or more here, for queries that run in milliseconds.
+            connect_args = {
+                "timeout": o.connect_timeout,
+                "command_timeout": o.query_timeout,
+                "server_settings": {"jit": "off"},
+            }
             kwargs.update(pool_size=o.pool_size, max_overflow=o.max_overflow, pool_timeout=o.connect_timeout)
         elif self.dialect == "mysql":
             connect_args = {"connect_timeout": o.connect_timeout, "charset": "utf8mb4"}
