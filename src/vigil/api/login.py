@@ -55,7 +55,7 @@ async def login(request: Request) -> Response:
     return message("Logged in", redirectUrl=safe_redirect(target))
 
 
-@router.get("/logout")
+@router.get("/logout", response_class=RedirectResponse, status_code=302)
 async def logout(request: Request) -> Response:
     s = services(request)
     token = request.cookies.get(s.cookie.name)

@@ -646,7 +646,29 @@ def run_classic(conditions: list[dict[str, Any]], env: dict[str, list[Value]]) -
 # -- dependency order and execution ---------------------------------------------------------------
 
 
+def _check_shape(model: dict[str, Any]) -> None:
+    """Refuse a model whose parts have the wrong JSON types: that query fails with a 400 message
+    instead of the request failing with a TypeError (found by tests/test_fuzz_bodies.py)."""
+    settings = model.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise ExpressionError("expression settings must be an object")
+    conditions = model.get("conditions")
+    if conditions is None:
+        return
+    if not isinstance(conditions, list) or not all(isinstance(c, dict) for c in conditions):
+        raise ExpressionError("expression conditions must be a list of objects")
+    for cond in conditions:
+        for key in ("query", "evaluator", "reducer", "operator"):
+            part = cond.get(key)
+            if part is not None and not isinstance(part, dict):
+                raise ExpressionError(f"condition {key} must be an object")
+        params = (cond.get("query") or {}).get("params")
+        if params is not None and not isinstance(params, list):
+            raise ExpressionError("condition query params must be a list")
+
+
 def dependencies(model: dict[str, Any]) -> set[str]:
+    _check_shape(model)
     kind = str(model.get("type") or "")
     if kind == "math":
         return math_refs(str(model.get("expression") or ""))

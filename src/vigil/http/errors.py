@@ -68,14 +68,42 @@ def client_data_error(exc: DBAPIError) -> str | None:
     return None
 
 
+_INT64 = 2**63
+
+
+def _refused_value(request: Request, reason: str) -> Any:
+    """400 for a value the database cannot hold; 404 when it is an id in the path beyond 64 bits
+    (no such object can exist: MySQL, which compares such numbers, finds nothing either)."""
+    for value in request.path_params.values():
+        text = str(value)
+        if text.lstrip("-").isdigit() and not -_INT64 <= int(text) < _INT64:
+            return json_response({"message": "Not found"}, 404)
+    return json_response({"message": f"bad request data: {reason}"}, 400)
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(DBAPIError)
     async def _database_refused_a_value(request: Request, exc: DBAPIError) -> Any:
         reason = client_data_error(exc)
         if reason is None:
             raise exc
         log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
-        return json_response({"message": f"bad request data: {reason}"}, 400)
+        return _refused_value(request, reason)
+
+    @app.exception_handler(OverflowError)
+    async def _number_too_big(request: Request, exc: OverflowError) -> Any:
+        # SQLite's driver refuses integers beyond 64 bits with a bare OverflowError
+        log.info("number out of range on %s %s: %s", request.method, request.url.path, exc)
+        return _refused_value(request, "a number is out of range")
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> Any:
@@ -94,3 +122,34 @@ def install(app: FastAPI) -> None:
         return json_response(
             {"message": text or "error"}, exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}, "status": {"type": "string"}},
+}
+
+
+def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document tell the truth about errors: every operation may answer an error
+    status with ``{"message": ...}`` (FastAPI documents only a 422 with its own ``detail`` shape,
+    which this server never sends)."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = ERROR_SCHEMA
+    error = {
+        "description": "Error: a JSON object with a message",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for item in openapi.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses:
+                responses["422"] = {**error, "description": "Invalid request data"}
+            responses.setdefault("default", error)
+    return openapi
