@@ -313,13 +313,20 @@ async def delete_folder(db: Database, who: Identity, uid: str, force_delete_rule
         await require_folder(conn, access, f, EDIT)
         tree = await tree_of(conn, access)
         doomed = [*descendants(tree, f.uid), f.uid]
+        # lock the folders first: saves into them that hold a shared lock finish before this
+        # delete goes on, later ones wait and then find no folder (vigil.dashboards.save.save_in)
+        await conn.execute(
+            select(folder.c.uid)
+            .where(and_(folder.c.org_id == who.org_id, folder.c.uid.in_(doomed)))
+            .with_for_update()
+        )
         for fu in doomed:
             for hook in hooks.folder_deleted:
                 await hook(conn, who.org_id, fu, force_delete_rules)
         rows = await conn.execute(
-            select(dashboard).where(
-                and_(dashboard.c.org_id == who.org_id, dashboard.c.folder_uid.in_(doomed))
-            )
+            select(dashboard)
+            .where(and_(dashboard.c.org_id == who.org_id, dashboard.c.folder_uid.in_(doomed)))
+            .with_for_update()  # a locking read sees what the saves that went first committed (MySQL)
         )
         for d in [Dashboard.from_row(r) for r in rows]:
             await delete_dashboard_rows(conn, who.org_id, d)

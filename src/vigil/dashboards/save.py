@@ -231,6 +231,19 @@ async def save_in(
         raise AppError.bad_request(f"Dashboard title too long, max {MAX_TITLE} characters")
     if len(req.plugin_id) > 190:
         raise AppError.bad_request("pluginId too long, max 190 characters")
+    if req.folder_uid:
+        # The target folder must exist in this transaction and stay until it commits: a shared row
+        # lock (SQLite: the write lock) makes a racing folder delete wait for this save, or, if the
+        # delete went first, this read finds no folder. Never a dashboard left in a deleted folder.
+        held = (
+            await conn.execute(
+                select(folder.c.uid)
+                .where(and_(folder.c.org_id == org_id, folder.c.uid == req.folder_uid))
+                .with_for_update(read=True)
+            )
+        ).first()
+        if held is None:
+            raise AppError.bad_request("folder not found")
     uid = check_uid(data.get("uid"))
     dash_id = _int_or_none(data.get("id"), "dashboard.id") or 0
     if not id_in_range(dash_id):
