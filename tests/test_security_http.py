@@ -227,6 +227,24 @@ async def test_trusted_origins_and_root_url_may_write(make_replica: AppFactory, 
     assert r.status_code == 403
 
 
+async def test_auth_proxy_writes_get_the_same_origin_check(make_replica: AppFactory, sqlite_url: str) -> None:
+    """The proxy adds its header to cross-site requests too: an ambient credential, like the cookie."""
+    rep = await make_replica(
+        sqlite_url,
+        **{
+            "auth.proxy__enabled": "true",
+            "auth.proxy__whitelist": "127.0.0.0/24",
+            "auth.proxy__headers": "Role:X-WEBAUTH-ROLE",
+        },
+    )
+    proxied = {"X-WEBAUTH-USER": "pat", "X-WEBAUTH-ROLE": "Editor"}
+    r = await rep.client.post("/api/dashboards/db", json=_dash("evil"), headers={**proxied, "Origin": EVIL})
+    assert r.status_code == 403 and "origin not allowed" in r.json()["message"]
+    r = await rep.client.post("/api/dashboards/db", json=_dash("own"), headers={**proxied, "Origin": OWN})
+    assert r.status_code == 200, r.text
+    assert (await rep.client.get("/api/search", headers={**proxied, "Origin": EVIL})).status_code == 200
+
+
 async def test_a_login_posted_from_another_site_is_refused(sqlite_replica: Replica) -> None:
     r = await sqlite_replica.client.post(
         "/login", json={"user": ADMIN[0], "password": ADMIN[1]}, headers={"Origin": EVIL}

@@ -48,6 +48,9 @@ async def optional_identity(request: Request) -> Identity | None:
     proxy = None if "authorization" in request.headers else auth_proxy(request.app.state)
     proxy_user = request.headers.get(proxy.settings.header_name) if proxy is not None else None
     if proxy is not None and proxy_user:
+        # the proxy adds its header to every request the browser makes, cross-site ones too: an
+        # ambient credential like the cookie, so writes get the same origin check
+        s.security.check_origin(request)
         found = await proxy.authenticate(
             proxy_user,
             request.headers,
