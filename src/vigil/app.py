@@ -32,6 +32,7 @@ from vigil.alerting.service import AlertingService
 from vigil.auth.authenticate import Authenticator
 from vigil.auth.bruteforce import BruteForceGuard
 from vigil.auth.orgs import Orgs
+from vigil.auth.passwords import Passwords
 from vigil.auth.service import IdentityService
 from vigil.auth.serviceaccount_admin import ServiceAccountAdmin
 from vigil.auth.serviceaccounts import ServiceAccounts
@@ -41,6 +42,7 @@ from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
 from vigil.content_cleanup import delete_content_of_org
+from vigil.dashboards.service import delete_org_content
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
@@ -136,7 +138,14 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         grace_ms=int(config.get_duration("auth", "token_rotation_grace_seconds", minimum=1) * 1000),
     )
     sessions = build_store(config, db, clock, secret_key, policy)
-    identities = IdentityService(db, clock)
+    identities = IdentityService(
+        db,
+        clock,
+        Passwords(
+            memory_kib=config.get_int("security", "password_hash_memory_kib", minimum=8),
+            iterations=config.get_int("security", "password_hash_iterations", minimum=1),
+        ),
+    )
     root_url = config.get("server", "root_url") or "http://localhost:3000/"
     port = config.get_int("server", "http_port", minimum=0, maximum=65535)
     instance = config.get("cluster", "instance_name") or f"{socket.gethostname()}:{port}"
@@ -148,7 +157,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         service_accounts=ServiceAccounts(identities),
         service_account_admin=ServiceAccountAdmin(identities),
         users=Users(identities),
-        orgs=Orgs(identities, cleanups=[delete_content_of_org]),
+        orgs=Orgs(identities, cleanups=[delete_org_content, delete_content_of_org]),
         teams=Teams(identities),
         sessions=sessions,
         auth=Authenticator(
@@ -189,9 +198,9 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
 
 
 def _wire_alerting(s: Services, port: int) -> None:
-    cfg = s.config
-    addr = cfg.get("server", "http_addr")
-    address = cfg.get("cluster", "advertise_address") or (
+    config = s.config
+    addr = config.get("server", "http_addr")
+    address = config.get("cluster", "advertise_address") or (
         f"{socket.gethostname() if addr in ('', '0.0.0.0', '::') else addr}:{port}"
     )
     s.cluster = Cluster(
@@ -200,18 +209,18 @@ def _wire_alerting(s: Services, port: int) -> None:
         s.instance,
         address,
         s.vigil_version,
-        heartbeat_interval=cfg.get_duration("cluster", "heartbeat_interval", minimum=0.05),
-        peer_timeout=cfg.get_duration("cluster", "peer_timeout", minimum=0.1),
+        heartbeat_interval=config.get_duration("cluster", "heartbeat_interval", minimum=0.05),
+        peer_timeout=config.get_duration("cluster", "peer_timeout", minimum=0.1),
     )
     s.alerting = AlertingService(
-        cfg,
+        config,
         s.db,
         s.clock,
         s.cluster,
         s.metrics.registry,
         s.root_url,
         s.version,
-        cfg.get("security", "secret_key"),
+        config.get("security", "secret_key"),
         s.datasources,
         is_draining=lambda: s.draining,
     )
@@ -264,18 +273,18 @@ class VigilApp:
 
     async def startup(self) -> None:
         s = self.services
-        cfg = s.config
+        config = s.config
+        await s.sessions.ping()  # an unreachable store stops startup before anything else
         if self.run_migrations:
             await migrate(
                 s.db,
-                timeout=cfg.get_duration("database", "migration_lock_timeout", minimum=1),
+                timeout=config.get_duration("database", "migration_lock_timeout", minimum=1),
                 after=lambda: s.identities.seed(
-                    cfg.get("security", "admin_user"),
-                    cfg.get("security", "admin_password"),
-                    cfg.get("security", "admin_email"),
+                    config.get("security", "admin_user"),
+                    config.get("security", "admin_password"),
+                    config.get("security", "admin_email"),
                 ),
             )
-        await s.sessions.ping()
         s.started_at = s.clock.now()
         from vigil.provisioning.runner import start as start_provisioning
 
