@@ -58,6 +58,19 @@ async def test_every_kind_of_response_carries_nosniff_deny_framing_and_a_strict_
     assert "strict-transport-security" not in answers[0].headers
 
 
+async def test_the_api_documentation_page_alone_may_load_its_cdn_script(sqlite_replica: Replica) -> None:
+    r = await sqlite_replica.client.get("/api/docs")
+    assert r.status_code == 200 and "swagger-ui" in r.text
+    csp = r.headers["content-security-policy"]
+    assert "https://cdn.jsdelivr.net" in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp and r.headers["x-frame-options"] == "DENY"
+    for path in ("/api/docs/x", "/api/health", "/login"):
+        assert (
+            "cdn.jsdelivr.net"
+            not in (await sqlite_replica.client.get(path)).headers["content-security-policy"]
+        )
+
+
 @pytest.mark.parametrize(
     ("settings", "frame", "ancestors"),
     [

@@ -392,7 +392,7 @@ class VigilApp:
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append(instance_header)
-                security.add_headers(headers)
+                security.add_headers(headers, path)
                 state = scope.get("state") or {}
                 cookie = state.get("set_cookie")
                 if cookie:

@@ -185,7 +185,8 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
-        assert last is not None
+        if last is None:
+            raise httpcore.ConnectError(f"{host} resolved to no address")
         raise last
 
     async def connect_unix_socket(

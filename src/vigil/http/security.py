@@ -64,10 +64,32 @@ def default_csp(frame_ancestors: str | None) -> str:
     return "; ".join(directives)
 
 
+# The interactive API documentation (FastAPI's Swagger UI) loads its script and styles from a CDN
+# and starts with an inline script: it gets its own policy; every other response the strict one.
+DOCS_PATHS = frozenset({"/api/docs"})
+DOCS_SOURCES = "https://cdn.jsdelivr.net"
+
+
+def docs_csp(frame_ancestors: str | None) -> str:
+    directives = [
+        "default-src 'self'",
+        f"script-src 'self' 'unsafe-inline' {DOCS_SOURCES}",
+        f"style-src 'self' 'unsafe-inline' {DOCS_SOURCES}",
+        "img-src 'self' data: https:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+    ]
+    if frame_ancestors:
+        directives.append(f"frame-ancestors {frame_ancestors}")
+    return "; ".join(directives)
+
+
 @dataclass(frozen=True)
 class SecurityPolicy:
     headers: tuple[tuple[bytes, bytes], ...]
     trusted_origins: frozenset[str]
+    docs_headers: tuple[tuple[bytes, bytes], ...] = ()
 
     @classmethod
     def from_config(cls, config: Config, root_url: str) -> SecurityPolicy:
@@ -79,12 +101,15 @@ class SecurityPolicy:
             frames = config.get_choice("security", "x_frame_options", ["deny", "sameorigin"])
             headers.append(("x-frame-options", frames.upper()))
             frame_ancestors = "'none'" if frames == "deny" else "'self'"
+        docs = list(headers)
         if config.get_bool("security", "content_security_policy"):
             template = config.get("security", "content_security_policy_template").strip()
             headers.append(("content-security-policy", template or default_csp(frame_ancestors)))
+            docs.append(("content-security-policy", template or docs_csp(frame_ancestors)))
         if config.get_bool("security", "strict_transport_security"):
             age = config.get_int("security", "strict_transport_security_max_age_seconds", minimum=0)
             headers.append(("strict-transport-security", f"max-age={age}"))
+            docs.append(headers[-1])
         trusted = {_netloc(root_url)} if root_url else set()
         trusted.update(
             _netloc(o) for o in re.split(r"[\s,]+", config.get("security", "csrf_trusted_origins")) if o
@@ -92,14 +117,16 @@ class SecurityPolicy:
         return cls(
             tuple((k.encode(), v.encode("latin-1")) for k, v in headers),
             frozenset(t for t in trusted if t),
+            tuple((k.encode(), v.encode("latin-1")) for k, v in docs),
         )
 
-    def add_headers(self, headers: list[tuple[bytes, bytes]]) -> None:
+    def add_headers(self, headers: list[tuple[bytes, bytes]], path: str = "") -> None:
         """Append each security header the response does not set itself."""
-        if not self.headers:
+        wanted = self.docs_headers if path in DOCS_PATHS else self.headers
+        if not wanted:
             return
         present = {k.lower() for k, _ in headers}
-        headers.extend(h for h in self.headers if h[0] not in present)
+        headers.extend(h for h in wanted if h[0] not in present)
 
     def check_origin(self, request: Request) -> None:
         """Refuse a cross-site write (403); call it for cookie-authenticated requests only."""
