@@ -137,6 +137,16 @@ def new_page(
     return ctx, page, Watch(page)
 
 
+def wait_true(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """Poll a page expression from Python: Playwright's in-page wait_for_function polls through
+    eval, which the server's Content-Security-Policy (script-src 'self') rightly refuses."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(100)
+
+
 def expand_all_rows(page: Any) -> None:
     """One row by a click on its title, then the rest by Grafana's shortcut "d shift+e"."""
     collapsed = page.locator(".grid-row.collapsed .row-toggle")
@@ -144,10 +154,10 @@ def expand_all_rows(page: Any) -> None:
         return
     before = page.locator(".panel").count()
     collapsed.first.click()
-    page.wait_for_function(f"document.querySelectorAll('.panel').length > {before}")
+    wait_true(page, f"document.querySelectorAll('.panel').length > {before}")
     page.keyboard.press("d")
     page.keyboard.press("Shift+E")
-    page.wait_for_function("document.querySelectorAll('.grid-row.collapsed').length === 0")
+    wait_true(page, "document.querySelectorAll('.grid-row.collapsed').length === 0")
 
 
 def scroll_through(page: Any) -> None:
@@ -657,11 +667,11 @@ def test_time_range_zoom_and_variables_live_in_the_url(
         # quick range from the picker
         page.get_by_role("button", name="Time range", exact=True).click()
         page.get_by_role("button", name="Last 30 minutes").click()
-        page.wait_for_function("location.search.includes('from=now-30m')")
+        wait_true(page, "location.search.includes('from=now-30m')")
         # a variable choice
         page.get_by_role("button", name="Variable namefilter").click()
         page.locator(".var-menu .menu-item", has_text="Graphite").click()
-        page.wait_for_function("location.search.includes('var-namefilter=Graphite')")
+        wait_true(page, "location.search.includes('var-namefilter=Graphite')")
         # drag across a chart: an absolute range, in the URL
         page.wait_for_selector("[data-panel-type=graph] [data-drawn=true]")
         page.wait_for_timeout(300)  # charts redraw after the variable change
@@ -673,7 +683,7 @@ def test_time_range_zoom_and_variables_live_in_the_url(
         page.mouse.down()
         page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
         page.mouse.up()
-        page.wait_for_function("/from=\\d{13}&to=\\d{13}/.test(location.search)")
+        wait_true(page, "/from=\\d{13}&to=\\d{13}/.test(location.search)")
         q = dict(x.split("=", 1) for x in page.evaluate("location.search.slice(1)").split("&"))
         span = int(q["to"]) - int(q["from"])
         assert 0 < span < 30 * 60_000 * 0.5, span
