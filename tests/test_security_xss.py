@@ -26,6 +26,15 @@ from vigil.web import STATIC_DIR
 pytestmark = pytest.mark.slow
 
 
+def _wait_true(page: Any, function: str, arg: Any, timeout_s: float) -> None:
+    """Poll from Python: Playwright's in-page polling uses eval, which the server's CSP refuses."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {function}")
+        page.wait_for_timeout(100)
+
+
 def payload(n: int) -> str:
     return (
         f'"><img src=x onerror="window.__xss={n}"><svg onload="window.__xss={n}"></svg>'
@@ -288,8 +297,11 @@ def test_planted_script_never_runs_on_any_page(planted: dict[str, Any]) -> None:
                 ".panel",
                 "dashboard",
             )
-            page.wait_for_function(
-                "document.querySelectorAll('.panel[data-loaded=\"false\"]').length === 0", timeout=30000
+            _wait_true(
+                page,
+                "() => document.querySelectorAll('.panel[data-loaded=\"false\"]').length === 0",
+                None,
+                30,
             )
             assert page.locator(".dash-title h1").inner_text() == payload(3)
             titles = page.locator(".panel-title").all_inner_texts()
@@ -329,10 +341,8 @@ def test_planted_script_never_runs_on_any_page(planted: dict[str, Any]) -> None:
             ]:
                 _visit(page, base + path, ready, path)
                 if shown:
-                    page.wait_for_function(
-                        "t => document.querySelector('main').innerText.includes(t)",
-                        arg=shown[0],
-                        timeout=15000,
+                    _wait_true(
+                        page, "t => document.querySelector('main').innerText.includes(t)", shown[0], 15
                     )
                 text = page.locator("main").inner_text()
                 for expected in shown:
