@@ -99,6 +99,24 @@ class PromServer:
                 time.sleep(0.3)
         raise RuntimeError(f"prometheus has no result for {expr} in time")
 
+    def wait_for_range(self, expr: str, step: int, timeout: float = 30.0) -> None:
+        """Until a range query over the last two minutes, with start and end aligned down to
+        ``step`` as the data source aligns them, returns at least two points for ``expr``: a
+        series that exists for an instant query may not yet reach the last aligned step."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(auth=self.auth, timeout=2) as c:
+            while time.monotonic() < deadline:
+                end = int(time.time()) // step * step
+                params = {"query": expr, "start": str(end - 120), "end": str(end), "step": str(step)}
+                try:
+                    result = c.get(f"{self.url}/api/v1/query_range", params=params).json()["data"]["result"]
+                    if result and len(result[0]["values"]) >= 2:
+                        return
+                except (httpx.HTTPError, KeyError, ValueError):
+                    pass
+                time.sleep(0.3)
+        raise RuntimeError(f"prometheus has no range result for {expr} at step {step}s in time")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

@@ -81,7 +81,8 @@ async def test_health_ok_and_wrong_credentials(rep: Replica, prom: PromServer) -
     assert r.status_code == 400 and "cannot reach Prometheus" in r.json()["message"]
 
 
-async def test_range_query_step_rules_alignment_and_labels(rep: Replica) -> None:
+async def test_range_query_step_rules_alignment_and_labels(rep: Replica, prom: PromServer) -> None:
+    await asyncio.to_thread(prom.wait_for_range, "up", 2)
     body = await ds_query(rep, {"refId": "A", "expr": "up", "intervalMs": 1000, "maxDataPoints": 40})
     frames = body["results"]["A"]["frames"]
     assert len(frames) == 1
@@ -188,7 +189,7 @@ async def test_a_missing_metric_gives_an_empty_frame(rep: Replica) -> None:
 
 async def test_heatmap_format_de_accumulates_buckets(rep: Replica, prom: PromServer) -> None:
     expr = "sum by (le) (prometheus_http_request_duration_seconds_bucket)"
-    await asyncio.to_thread(prom.wait_for, expr)
+    await asyncio.to_thread(prom.wait_for_range, expr, 5)
     body = await ds_query(
         rep, {"refId": "H", "expr": expr, "format": "heatmap", "intervalMs": 1000, "maxDataPoints": 20}
     )
