@@ -7,6 +7,7 @@ template variables are escaped inside its query language.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -99,7 +100,7 @@ def config_field(
     return out
 
 
-class DataSourcePlugin:
+class DataSourcePlugin(abc.ABC):
     type_id: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
     name: ClassVar[str] = ""
@@ -116,11 +117,13 @@ class DataSourcePlugin:
     def __init__(self, ctx: PluginContext) -> None:
         self.ctx = ctx
 
+    @abc.abstractmethod
     async def query(self, inst: Instance, queries: list[DataQuery]) -> dict[str, DataResponse]:
-        raise NotImplementedError
+        """Run the queries; one response per refId."""
 
+    @abc.abstractmethod
     async def check_health(self, inst: Instance) -> Health:
-        raise NotImplementedError
+        """What "Save & test" shows."""
 
     async def metric_find(
         self, inst: Instance, query: Any, tr: TimeRange, scope: Scope

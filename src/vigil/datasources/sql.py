@@ -16,6 +16,7 @@ SQLite has no time type: its macros compare and group epoch *seconds*.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import datetime as dt
@@ -371,11 +372,6 @@ class _SQLBase(DataSourcePlugin):
     needs_url = True
     interpolated_fields = ("rawSql",)
 
-    def __init__(self, ctx: Any) -> None:
-        super().__init__(ctx)
-        self._pools: dict[tuple[int, str], tuple[int, Any]] = {}
-        self._pool_lock = asyncio.Lock()
-
     def escape_context(self) -> str:
         return f"sql-{self.dialect}"
 
@@ -391,33 +387,9 @@ class _SQLBase(DataSourcePlugin):
     def database(self, inst: Instance) -> str:
         return str(inst.ds.database or inst.json.get("database") or "")
 
-    async def pool(self, inst: Instance) -> Any:
-        key = (inst.ds.org_id, inst.ds.uid)
-        async with self._pool_lock:
-            found = self._pools.get(key)
-            if found is not None and found[0] == inst.ds.version:
-                return found[1]
-            if found is not None:
-                with contextlib.suppress(Exception):
-                    await self._close_pool(found[1])
-            pool = await self._open_pool(inst)
-            self._pools[key] = (inst.ds.version, pool)
-            return pool
-
-    async def _open_pool(self, inst: Instance) -> Any:
-        raise NotImplementedError
-
-    async def _close_pool(self, pool: Any) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        for _, pool in list(self._pools.values()):
-            with contextlib.suppress(Exception):
-                await self._close_pool(pool)
-        self._pools.clear()
-
+    @abc.abstractmethod
     async def fetch(self, inst: Instance, sql: str, limit: int) -> Rows:
-        raise NotImplementedError
+        """Run one statement; at most ``limit`` rows."""
 
     async def run_sql(self, inst: Instance, sql: str) -> Rows:
         try:
@@ -503,8 +475,45 @@ def _clean_error(exc: BaseException) -> str:
     return msg.splitlines()[0][:500]
 
 
+class _PooledSQL(_SQLBase):
+    """A server database reached through a driver pool, one per data source, replaced when the
+    data source's record changes (its version moves)."""
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self._pools: dict[tuple[int, str], tuple[int, Any]] = {}
+        self._pool_lock = asyncio.Lock()
+
+    async def pool(self, inst: Instance) -> Any:
+        key = (inst.ds.org_id, inst.ds.uid)
+        async with self._pool_lock:
+            found = self._pools.get(key)
+            if found is not None and found[0] == inst.ds.version:
+                return found[1]
+            if found is not None:
+                with contextlib.suppress(Exception):
+                    await self._close_pool(found[1])
+            pool = await self._open_pool(inst)
+            self._pools[key] = (inst.ds.version, pool)
+            return pool
+
+    @abc.abstractmethod
+    async def _open_pool(self, inst: Instance) -> Any:
+        """A driver connection pool for this data source."""
+
+    @abc.abstractmethod
+    async def _close_pool(self, pool: Any) -> None:
+        """Close a pool made by ``_open_pool``."""
+
+    async def close(self) -> None:
+        for _, pool in list(self._pools.values()):
+            with contextlib.suppress(Exception):
+                await self._close_pool(pool)
+        self._pools.clear()
+
+
 @register
-class PostgresPlugin(_SQLBase):
+class PostgresPlugin(_PooledSQL):
     type_id = "grafana-postgresql-datasource"
     aliases = ("postgres", "postgresql")
     name = "PostgreSQL"
@@ -568,7 +577,7 @@ class PostgresPlugin(_SQLBase):
 
 
 @register
-class MySQLPlugin(_SQLBase):
+class MySQLPlugin(_PooledSQL):
     type_id = "mysql"
     aliases = ("grafana-mysql-datasource",)
     name = "MySQL"
