@@ -41,7 +41,7 @@ from vigil.auth.users import Users
 from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
-from vigil.content_cleanup import delete_content_of_org
+from vigil.content_cleanup import delete_content_of_org, delete_content_of_team, delete_content_of_user
 from vigil.dashboards.service import delete_org_content
 from vigil.datasources.service import DataSourceService
 from vigil.http import errors as http_errors
@@ -156,9 +156,9 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
         identities=identities,
         service_accounts=ServiceAccounts(identities),
         service_account_admin=ServiceAccountAdmin(identities),
-        users=Users(identities),
+        users=Users(identities, cleanups=[delete_content_of_user]),
         orgs=Orgs(identities, cleanups=[delete_org_content, delete_content_of_org]),
-        teams=Teams(identities),
+        teams=Teams(identities, cleanups=[delete_content_of_team]),
         sessions=sessions,
         auth=Authenticator(
             db, identities, sessions, clock, secret_key, config.get_duration("auth", "token_cache_seconds")

@@ -1,6 +1,9 @@
-"""Removing an org's content kept by the content features (preferences, stars, annotations,
-snapshots, library elements, playlists, data-source provisioning records) when the org is deleted.
-Runs inside the org deletion's transaction (``Orgs(cleanups=[...])``)."""
+"""Removing what the content features keep for an org, a user or a team when it is deleted.
+
+An org: preferences, stars, annotations, snapshots, library elements, playlists, data-source
+provisioning records. A user: their stars, preferences and folder/dashboard permission items. A
+team: its preferences and permission items. Each runs inside the deleting transaction
+(``Orgs``/``Users``/``Teams(cleanups=[...])``)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.annotations.tables import annotation, annotation_tag
+from vigil.dashboards.tables import dashboard_acl
 from vigil.library.tables import library_element
 from vigil.playlists.tables import playlist, playlist_item
 from vigil.preferences.tables import preferences, star
@@ -29,3 +33,13 @@ async def delete_content_of_org(conn: AsyncConnection, org_id: int) -> None:
         provisioning_datasource,
     ):
         await conn.execute(delete(table).where(table.c.org_id == org_id))
+
+
+async def delete_content_of_user(conn: AsyncConnection, user_id: int) -> None:
+    for table in (star, preferences, dashboard_acl):
+        await conn.execute(delete(table).where(table.c.user_id == user_id))
+
+
+async def delete_content_of_team(conn: AsyncConnection, org_id: int, team_id: int) -> None:
+    for table in (preferences, dashboard_acl):
+        await conn.execute(delete(table).where(table.c.org_id == org_id, table.c.team_id == team_id))

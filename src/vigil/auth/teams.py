@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.auth import passwords
 from vigil.auth.service import IdentityService
@@ -52,10 +54,16 @@ def parse_permission(value: Any) -> int:
     raise AppError.bad_request("bad request data: permission must be 0 (member) or 4 (admin)")
 
 
+TeamCleanup = Callable[[AsyncConnection, int, int], Awaitable[None]]
+
+
 class Teams:
-    def __init__(self, identities: IdentityService) -> None:
+    def __init__(self, identities: IdentityService, cleanups: Sequence[TeamCleanup] = ()) -> None:
         self.identities = identities
         self.db: Database = identities.db
+        # Other features' "remove everything of this team" (org_id, team_id), run inside the
+        # deleting transaction.
+        self.cleanups = list(cleanups)
 
     def _select(self) -> Any:
         counts = (
@@ -175,6 +183,8 @@ class Teams:
             if result.rowcount == 0:
                 raise AppError.not_found(TEAM_NOT_FOUND)
             await conn.execute(delete(team_member).where(team_member.c.team_id == team_id))
+            for cleanup in self.cleanups:
+                await cleanup(conn, org_id, team_id)
 
     # -- members ------------------------------------------------------------------------------
 

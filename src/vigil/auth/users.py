@@ -7,6 +7,7 @@ session store and the authenticator live beside this service, not under it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,16 @@ class UserPage:
     users: list[User]
 
 
+UserCleanup = Callable[[AsyncConnection, int], Awaitable[None]]
+
+
 class Users:
-    def __init__(self, identities: IdentityService) -> None:
+    def __init__(self, identities: IdentityService, cleanups: Sequence[UserCleanup] = ()) -> None:
         self.identities = identities
         self.db: Database = identities.db
+        # Other features' "remove everything of this user" (stars, preferences, permission items),
+        # run inside the deleting transaction.
+        self.cleanups = list(cleanups)
 
     async def get(self, user_id: int) -> User:
         """A human user (not a service account); 404 otherwise."""
@@ -171,6 +178,8 @@ class Users:
             if target.is_admin and not target.is_disabled and await self._lock_admins(conn) <= 1:
                 raise AppError.bad_request("cannot delete the last grafana admin")
             await delete_user_rows(conn, user_id)
+            for cleanup in self.cleanups:
+                await cleanup(conn, user_id)
 
     async def stats(self) -> dict[str, int]:
         """Counts of the identity feature for /api/admin/stats."""
