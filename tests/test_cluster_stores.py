@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import ADMIN_AUTH, Replica, basic
+from pathlib import Path
+
+from tests.conftest import ADMIN_AUTH, AppFactory, Replica, basic
+from tests.sessions_support import redis_daemon
 
 
 async def test_stores_report_the_database_and_session_store_health(replica: Replica) -> None:
@@ -15,15 +18,31 @@ async def test_stores_report_the_database_and_session_store_health(replica: Repl
     assert body["instance"] == replica.services.instance
 
 
-async def test_a_failing_session_store_is_reported_not_hidden(sqlite_replica: Replica) -> None:
-    async def broken() -> None:
-        raise ConnectionError("redis at 127.0.0.1:1 refused the connection")
+async def test_a_failing_session_store_is_reported_not_hidden(
+    make_replica: AppFactory, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A private redis-server as the session store, stopped and started again under the replica."""
+    redis = redis_daemon(tmp_path).start()
+    try:
+        rep = await make_replica(
+            sqlite_url,
+            session__provider="redis",
+            session__provider_config=f"redis://127.0.0.1:{redis.port}/0",
+        )
+        body = (await rep.client.get("/api/cluster/stores", headers=ADMIN_AUTH)).json()
+        assert body["sessions"]["provider"] == "redis" and body["sessions"]["status"] == "ok", body
 
-    sqlite_replica.services.sessions.ping = broken
-    body = (await sqlite_replica.client.get("/api/cluster/stores", headers=ADMIN_AUTH)).json()
-    assert body["sessions"]["status"] == "failing"
-    assert "refused" in body["sessions"]["error"]
-    assert body["database"]["status"] == "ok"
+        redis.stop()
+        body = (await rep.client.get("/api/cluster/stores", headers=ADMIN_AUTH)).json()
+        assert body["sessions"]["status"] == "failing", body
+        assert body["sessions"]["error"], body
+        assert body["database"]["status"] == "ok"
+
+        redis.start()
+        body = (await rep.client.get("/api/cluster/stores", headers=ADMIN_AUTH)).json()
+        assert body["sessions"]["status"] == "ok", body
+    finally:
+        redis.stop()
 
 
 async def test_only_server_admins_see_the_stores(sqlite_replica: Replica) -> None:
