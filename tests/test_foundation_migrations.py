@@ -21,7 +21,8 @@ from sqlalchemy import select, text
 from tests.server_proc import ServerProcess, VigilProcess, stop_all, vigil_env
 from vigil.auth.tables import org, user
 from vigil.storage.db import Database, resolve_url
-from vigil.storage.migrate import PG_LOCK_KEY, heads, mysql_lock_name
+from vigil.storage.locks import mysql_lock_name, pg_lock_key, sqlite_lock_path
+from vigil.storage.migrate import LOCK_NAME, heads
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,9 @@ async def hold_migration_lock(db_url: str, tmp_path: Path) -> AsyncIterator[Call
         if db.dialect == "sqlite":
             assert db.sqlite_path is not None
             db.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(str(db.sqlite_path) + ".migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            lock_path = sqlite_lock_path(db, LOCK_NAME)
+            assert lock_path is not None
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
             async def release_file() -> None:
@@ -64,10 +67,11 @@ async def hold_migration_lock(db_url: str, tmp_path: Path) -> AsyncIterator[Call
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             params: dict[str, Any]
             if db.dialect == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
-                unlock, params = "SELECT pg_advisory_unlock(:k)", {"k": PG_LOCK_KEY}
+                key = pg_lock_key(LOCK_NAME)
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                unlock, params = "SELECT pg_advisory_unlock(:k)", {"k": key}
             else:
-                name = mysql_lock_name(db)
+                name = mysql_lock_name(db, LOCK_NAME)
                 got = (await conn.execute(text("SELECT GET_LOCK(:n, 5)"), {"n": name})).scalar()
                 assert got == 1
                 unlock, params = "SELECT RELEASE_LOCK(:n)", {"n": name}

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from vigil.provisioning import dashboards as dash_prov
 from vigil.provisioning import datasources as ds_prov
 from vigil.provisioning.files import Problem, ProviderDef, read_datasources, read_providers
-from vigil.provisioning.lock import named_lock
 from vigil.storage.db import now_ms
+from vigil.storage.locks import named_lock
 
 if TYPE_CHECKING:
     from vigil.app import Services
