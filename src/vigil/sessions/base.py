@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from vigil.auth.passwords import keyed_hash
 from vigil.errors import AppError
@@ -86,6 +86,36 @@ def expires_at(created_at: int, seen_at: int, policy: SessionPolicy) -> int:
 def new_session_id() -> str:
     """Identifier of a session in the key-value and file stores (not a secret: never a credential)."""
     return secrets.token_hex(12)
+
+
+def new_record(user_id: int, token_hash: str, client_ip: str, user_agent: str, now: int) -> dict[str, Any]:
+    """A new session as the file and memcached stores keep it: one compact JSON record (current and
+    previous token hash, created, rotated and seen times in epoch ms)."""
+    return {
+        "id": new_session_id(),
+        "u": user_id,
+        "c": token_hash,
+        "p": token_hash,
+        "ca": now,
+        "ra": now,
+        "sa": now,
+        "ip": client_ip[:64],
+        "ua": user_agent[:255],
+    }
+
+
+def session_from_record(rec: dict[str, Any], matched_previous: bool) -> Session:
+    return Session(
+        id=rec["id"],
+        user_id=int(rec["u"]),
+        token_hash=rec["c"],
+        created_at=int(rec["ca"]),
+        rotated_at=int(rec["ra"]),
+        seen_at=int(rec["sa"]),
+        matched_previous=matched_previous,
+        client_ip=rec.get("ip", ""),
+        user_agent=rec.get("ua", ""),
+    )
 
 
 class SessionStore(Protocol):

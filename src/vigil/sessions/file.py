@@ -37,8 +37,9 @@ from vigil.sessions.base import (
     SessionStoreUnavailable,
     hash_token,
     is_valid,
-    new_session_id,
+    new_record,
     new_token,
+    session_from_record,
 )
 from vigil.storage import now_ms
 
@@ -119,20 +120,6 @@ class FileSessionStore:
         rec: dict[str, Any] = orjson.loads(raw)
         return rec
 
-    @staticmethod
-    def _session(rec: dict[str, Any], matched_previous: bool) -> Session:
-        return Session(
-            id=rec["id"],
-            user_id=int(rec["u"]),
-            token_hash=rec["c"],
-            created_at=int(rec["ca"]),
-            rotated_at=int(rec["ra"]),
-            seen_at=int(rec["sa"]),
-            matched_previous=matched_previous,
-            client_ip=rec.get("ip", ""),
-            user_agent=rec.get("ua", ""),
-        )
-
     def _drop_locked(self, rec: dict[str, Any], extra_hash: str | None = None) -> None:
         paths = [self._t(rec["c"]), self._t(rec["p"]), self._u(rec["u"]) / rec["id"], self._s(rec["id"])]
         if extra_hash:
@@ -148,19 +135,9 @@ class FileSessionStore:
     async def create(self, user_id: int, client_ip: str, user_agent: str) -> tuple[str, Session]:
         token = new_token()
         h = hash_token(self.secret_key, token)
-        sid = new_session_id()
         now = self._now()
-        rec = {
-            "id": sid,
-            "u": user_id,
-            "c": h,
-            "p": h,
-            "ca": now,
-            "ra": now,
-            "sa": now,
-            "ip": client_ip[:64],
-            "ua": user_agent[:255],
-        }
+        rec = new_record(user_id, h, client_ip, user_agent, now)
+        sid = rec["id"]
 
         def write() -> None:
             self._ensure()
@@ -171,7 +148,7 @@ class FileSessionStore:
             _write_atomic(self._t(h), sid.encode())
 
         self._guard(write)
-        return token, self._session(rec, False)
+        return token, session_from_record(rec, False)
 
     async def lookup(self, token: str) -> Session | None:
         h = hash_token(self.secret_key, token)
@@ -183,7 +160,7 @@ class FileSessionStore:
             rec = self._record(sid.decode("ascii", "replace"))
             if rec is None or (rec["c"] != h and rec["p"] != h):
                 return None
-            return self._session(rec, rec["c"] != h)
+            return session_from_record(rec, rec["c"] != h)
 
         s = self._guard(read)
         return s if s is not None and is_valid(s, self._now(), self.policy) else None
@@ -248,7 +225,9 @@ class FileSessionStore:
 
         def count() -> int:
             return sum(
-                1 for rec in self._all_records() if is_valid(self._session(rec, False), now, self.policy)
+                1
+                for rec in self._all_records()
+                if is_valid(session_from_record(rec, False), now, self.policy)
             )
 
         return await self._blocking(count)
@@ -261,12 +240,14 @@ class FileSessionStore:
             removed = 0
             live: dict[str, dict[str, Any]] = {}
             for rec in self._all_records():
-                if is_valid(self._session(rec, False), now, self.policy):
+                if is_valid(session_from_record(rec, False), now, self.policy):
                     live[rec["id"]] = rec
                     continue
                 with self._locked(rec["id"]):
                     current = self._record(rec["id"])
-                    if current is not None and not is_valid(self._session(current, False), now, self.policy):
+                    if current is not None and not is_valid(
+                        session_from_record(current, False), now, self.policy
+                    ):
                         self._drop_locked(current)
                         removed += 1
                     elif current is not None:

@@ -38,8 +38,9 @@ from vigil.sessions.base import (
     expires_at,
     hash_token,
     is_valid,
-    new_session_id,
+    new_record,
     new_token,
+    session_from_record,
 )
 from vigil.storage import now_ms
 
@@ -134,20 +135,6 @@ class MemcachedSessionStore:
                     raise SessionStoreUnavailable(f"memcached at {self.where}: {detail}") from None
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _session(rec: dict[str, Any], matched_previous: bool) -> Session:
-        return Session(
-            id=rec["id"],
-            user_id=int(rec["u"]),
-            token_hash=rec["c"],
-            created_at=int(rec["ca"]),
-            rotated_at=int(rec["ra"]),
-            seen_at=int(rec["sa"]),
-            matched_previous=matched_previous,
-            client_ip=rec.get("ip", ""),
-            user_agent=rec.get("ua", ""),
-        )
-
     def _user_list_expiry(self) -> int:
         return _exptime(self.policy.absolute_ms)
 
@@ -199,19 +186,9 @@ class MemcachedSessionStore:
     async def create(self, user_id: int, client_ip: str, user_agent: str) -> tuple[str, Session]:
         token = new_token()
         h = hash_token(self.secret_key, token)
-        sid = new_session_id()
         now = self._now()
-        rec = {
-            "id": sid,
-            "u": user_id,
-            "c": h,
-            "p": h,
-            "ca": now,
-            "ra": now,
-            "sa": now,
-            "ip": client_ip[:64],
-            "ua": user_agent[:255],
-        }
+        rec = new_record(user_id, h, client_ip, user_agent, now)
+        sid = rec["id"]
         body = orjson.dumps(rec)
         expire = _exptime(expires_at(now, now, self.policy) - now)
 
@@ -223,7 +200,7 @@ class MemcachedSessionStore:
             self._append(self.prefix + "all", sid, 0)
 
         await self._run(write)
-        return token, self._session(rec, False)
+        return token, session_from_record(rec, False)
 
     async def lookup(self, token: str) -> Session | None:
         h = hash_token(self.secret_key, token)
@@ -233,7 +210,7 @@ class MemcachedSessionStore:
         rec = orjson.loads(raw)
         if rec["c"] != h and rec["p"] != h:
             return None
-        s = self._session(rec, rec["c"] != h)
+        s = session_from_record(rec, rec["c"] != h)
         return s if is_valid(s, self._now(), self.policy) else None
 
     async def rotate(self, session: Session) -> str | None:
@@ -308,7 +285,9 @@ class MemcachedSessionStore:
 
         def count() -> int:
             records = self._records(_ids(self.client.get(self.prefix + "all")))
-            return sum(1 for rec in records.values() if is_valid(self._session(rec, False), now, self.policy))
+            return sum(
+                1 for rec in records.values() if is_valid(session_from_record(rec, False), now, self.policy)
+            )
 
         return await self._run(count)
 
@@ -323,7 +302,7 @@ class MemcachedSessionStore:
             dead = {sid for sid in ids if sid not in records}
             by_user: dict[int, set[str]] = {}
             for sid, rec in records.items():
-                if not is_valid(self._session(rec, False), now, self.policy):
+                if not is_valid(session_from_record(rec, False), now, self.policy):
                     self._drop(rec)
                     dead.add(sid)
                 by_user.setdefault(int(rec["u"]), set()).add(sid)
