@@ -118,6 +118,10 @@ def session_from_record(rec: dict[str, Any], matched_previous: bool) -> Session:
     )
 
 
+def record_is_valid(rec: dict[str, Any], now: int, policy: SessionPolicy) -> bool:
+    return is_valid(session_from_record(rec, False), now, policy)
+
+
 class SessionStore(Protocol):
     name: str
     policy: SessionPolicy

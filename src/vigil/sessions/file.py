@@ -39,6 +39,7 @@ from vigil.sessions.base import (
     is_valid,
     new_record,
     new_token,
+    record_is_valid,
     session_from_record,
 )
 from vigil.storage import now_ms
@@ -224,11 +225,7 @@ class FileSessionStore:
         now = self._now()
 
         def count() -> int:
-            return sum(
-                1
-                for rec in self._all_records()
-                if is_valid(session_from_record(rec, False), now, self.policy)
-            )
+            return sum(1 for rec in self._all_records() if record_is_valid(rec, now, self.policy))
 
         return await self._blocking(count)
 
@@ -240,7 +237,7 @@ class FileSessionStore:
             removed = 0
             live: dict[str, dict[str, Any]] = {}
             for rec in self._all_records():
-                if is_valid(session_from_record(rec, False), now, self.policy):
+                if record_is_valid(rec, now, self.policy):
                     live[rec["id"]] = rec
                     continue
                 with self._locked(rec["id"]):

@@ -40,6 +40,7 @@ from vigil.sessions.base import (
     is_valid,
     new_record,
     new_token,
+    record_is_valid,
     session_from_record,
 )
 from vigil.storage import now_ms
@@ -285,9 +286,7 @@ class MemcachedSessionStore:
 
         def count() -> int:
             records = self._records(_ids(self.client.get(self.prefix + "all")))
-            return sum(
-                1 for rec in records.values() if is_valid(session_from_record(rec, False), now, self.policy)
-            )
+            return sum(1 for rec in records.values() if record_is_valid(rec, now, self.policy))
 
         return await self._run(count)
 
@@ -302,7 +301,7 @@ class MemcachedSessionStore:
             dead = {sid for sid in ids if sid not in records}
             by_user: dict[int, set[str]] = {}
             for sid, rec in records.items():
-                if not is_valid(session_from_record(rec, False), now, self.policy):
+                if not record_is_valid(rec, now, self.policy):
                     self._drop(rec)
                     dead.add(sid)
                 by_user.setdefault(int(rec["u"]), set()).add(sid)
