@@ -15,19 +15,20 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # The web UI (frontend/, TypeScript + Vite) is built into the package's static files; rebuilt only
-# when its sources change. Needs Node.js 20.19+ (or 22.12+) and npm.
+# when its sources change. Needs Node.js 20.19+ (or 22.12+) and npm: scripts/ensure-node.sh finds
+# one, or installs Node.js 22 under .tools/node when the machine's is missing or older.
+WITH_NODE = PATH="$$(sh scripts/ensure-node.sh):$$PATH"
 UI_SRC   := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html \
             frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
 UI_DEPS  := frontend/node_modules/.installed
 UI_BUILT := src/vigil/web/static/index.html
 
 $(UI_DEPS): frontend/package-lock.json
-	@command -v npm >/dev/null || { echo "Node.js 20.19+ and npm are needed to build the web UI (https://nodejs.org or your distribution's nodejs package)"; exit 1; }
-	cd frontend && npm ci --no-audit --no-fund
+	$(WITH_NODE) && cd frontend && npm ci --no-audit --no-fund
 	@touch $(UI_DEPS)
 
 $(UI_BUILT): $(UI_DEPS) $(UI_SRC)
-	cd frontend && npm run build
+	$(WITH_NODE) && cd frontend && npm run build
 
 ## build: the web UI into src/vigil/web/static (only when frontend/ changed)
 build: $(UI_BUILT)
@@ -65,4 +66,4 @@ smoke: $(STAMP)
 	$(BIN)/python ../shared/checks/contract_smoke.py $(BIN)/vigil
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .tools .pytest_cache .mypy_cache .ruff_cache
