@@ -268,3 +268,48 @@ async def test_when_the_token_cache_expires_concurrent_requests_share_one_databa
             answers = await asyncio.gather(*(rep.client.get("/api/user", headers=headers) for _ in range(20)))
             assert [r.status_code for r in answers] == [status] * 20
             assert len(lookups) == 1, len(lookups)
+
+
+@pytest.mark.slow
+async def test_forwarded_client_addresses_are_believed_only_from_trusted_proxies(
+    procs: list[VigilProcess], sqlite_url: str, tmp_path: Path
+) -> None:
+    """The auth proxy whitelist sees the address X-Forwarded-For gives when the connection comes from
+    a trusted proxy ([server] trusted_proxies), and the connection's own address otherwise."""
+    proxy = {
+        "AUTH_PROXY_ENABLED": "true",
+        "AUTH_PROXY_WHITELIST": "10.9.9.9",
+        "AUTH_PROXY_AUTO_SIGN_UP": "true",
+    }
+    trusting = ServerProcess("trusting", sqlite_url, tmp_path / "a", **proxy)
+    distrusting = ServerProcess(
+        "distrusting",
+        f"sqlite:///{tmp_path / 'b.db'}",
+        tmp_path / "b",
+        SERVER_TRUSTED_PROXIES="10.0.0.0/8",
+        **proxy,
+    )
+    procs.extend([trusting, distrusting])
+    for p in (trusting, distrusting):
+        p.start()
+    for p in (trusting, distrusting):
+        await p.wait_healthy(60)
+    user = {"X-WEBAUTH-USER": "carol"}
+    async with httpx.AsyncClient(timeout=10) as c:
+        r = await c.get(f"{trusting.base_url}/api/user", headers={**user, "X-Forwarded-For": "10.9.9.9"})
+        assert r.status_code == 200 and r.json()["login"] == "carol", r.text
+        r = await c.get(f"{trusting.base_url}/api/user", headers={**user, "X-Forwarded-For": "10.9.9.8"})
+        assert r.status_code == 407, r.text
+        # Loopback is not a trusted proxy here: the header is ignored and 127.0.0.1 is not whitelisted.
+        r = await c.get(f"{distrusting.base_url}/api/user", headers={**user, "X-Forwarded-For": "10.9.9.9"})
+        assert r.status_code == 407 and "127.0.0.1" in r.json()["message"], r.text
+
+
+def test_an_invalid_trusted_proxy_stops_startup_with_the_key_named(sqlite_url: str, tmp_path: Path) -> None:
+    p = ServerProcess("bad", sqlite_url, tmp_path / "data", SERVER_TRUSTED_PROXIES="10.0.0.0/8, not-an-ip")
+    p.start()
+    try:
+        assert p.wait(60) == 2
+    finally:
+        p.kill()
+    assert "[server] trusted_proxies" in p.output() and "not-an-ip" in p.output()

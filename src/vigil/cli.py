@@ -207,6 +207,7 @@ def _serve(config: Config) -> int:
     from vigil import logs
     from vigil.app import create_app
 
+    trusted_proxies = config.get_networks("server", "trusted_proxies")
     app = create_app(config)
     app.freeze_gc_after_startup = True
     s = app.services
@@ -242,6 +243,8 @@ def _serve(config: Config) -> int:
             lifespan="on",
             timeout_graceful_shutdown=30,
             server_header=False,
+            proxy_headers=True,
+            forwarded_allow_ips=trusted_proxies,
         )
     )
     server.run()

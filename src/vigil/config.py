@@ -8,6 +8,7 @@ reading an undocumented key raises ``ConfigError`` so a test catches it.
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -176,6 +177,19 @@ class Config:
         if seconds < minimum:
             raise self._invalid(section, key, raw, f"a duration of at least {minimum:g}s")
         return seconds
+
+    def get_networks(self, section: str, key: str) -> list[str]:
+        """IP addresses and CIDR networks separated by commas or spaces, or ``*`` for any."""
+        raw = self.get(section, key)
+        items = [x for x in re.split(r"[,\s]+", raw.strip()) if x]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise self._invalid(section, key, raw, "IP addresses or CIDR networks, or *") from None
+        return items
 
     # -- display ------------------------------------------------------------------------------
 
