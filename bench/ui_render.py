@@ -6,6 +6,12 @@
    same for the first screen with rows as saved.
 2. One time series of 50,000 points: frame times while panning (the x range shifted every
    animation frame, 240 frames), median and p95.
+3. Baseline, measured in the same run: a dashboard of ONE TestData time series panel, navigation to
+   drawn (the app's boot, the dashboard and data source requests, one query, one chart). The
+   ratio full/baseline says how much of the 100-panel time is the panels themselves.
+
+Figures go to bench/results/ui_render.json with the machine's load average at the start and end
+(the machine is shared: a loaded machine slows the browser and the server alike).
 
 Run: ``.venv/bin/python bench/ui_render.py`` from the repository root (after ``make build``).
 Loopback only; the server, its SQLite database and the browser are started and stopped here.
@@ -14,6 +20,8 @@ Loopback only; the server, its SQLite database and the browser are started and s
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -122,6 +130,10 @@ async (frames) => {
 """
 
 
+def secs_full(runs: list[tuple[float, int]]) -> list[float]:
+    return [t for t, _ in runs]
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="vigil-ui-bench-"))
     vigil = Vigil(tmp)
@@ -167,6 +179,23 @@ def main() -> None:
             ],
         }
         vigil.call("POST", "/api/dashboards/db", {"dashboard": big, "overwrite": True})
+        one = {
+            "uid": "bench-one",
+            "title": "One panel",
+            "time": {"from": "now-1h", "to": "now"},
+            "panels": [
+                {
+                    "id": 1,
+                    "type": "timeseries",
+                    "title": "one",
+                    "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                    "datasource": {"type": "grafana-testdata-datasource", "uid": td_uid},
+                    "targets": [{"refId": "A", "scenarioId": "random_walk"}],
+                }
+            ],
+        }
+        vigil.call("POST", "/api/dashboards/db", {"dashboard": one, "overwrite": True})
+        load_start = os.getloadavg()
         with chromium() as browser:
             ctx = browser.new_context()
             page = ctx.new_page()
@@ -179,12 +208,19 @@ def main() -> None:
             ctx.close()
             # warm the server and the browser cache once
             time_to_drawn(browser, state, vigil.url + "/d/bench-nef-open/x", {"width": 1600, "height": 30000})
-            full = [
-                time_to_drawn(
-                    browser, state, vigil.url + "/d/bench-nef-open/x", {"width": 1600, "height": 30000}
+            full: list[tuple[float, int]] = []
+            base: list[tuple[float, int]] = []
+            for _ in range(RUNS):  # interleaved, so that a load spike hits both alike
+                base.append(
+                    time_to_drawn(
+                        browser, state, vigil.url + "/d/bench-one/x", {"width": 1600, "height": 1000}
+                    )
                 )
-                for _ in range(RUNS)
-            ]
+                full.append(
+                    time_to_drawn(
+                        browser, state, vigil.url + "/d/bench-nef-open/x", {"width": 1600, "height": 30000}
+                    )
+                )
             first = [
                 time_to_drawn(browser, state, vigil.url + "/d/bench-nef/x", {"width": 1600, "height": 1000})
                 for _ in range(RUNS)
@@ -197,12 +233,18 @@ def main() -> None:
             pan = page.evaluate(PAN_JS, 240)
             ctx.close()
         secs = [t for t, _ in full]
+        base_secs = [t for t, _ in base]
         print(f"Node Exporter Full (TestData), {full[0][1]} panels, all rows expanded, nothing deferred:")
         print(
             f"  navigation -> every panel drawn: median {statistics.median(secs):.2f} s, "
             f"min {min(secs):.2f} s, max {max(secs):.2f} s over {RUNS} runs (target < 2 s)"
         )
-        secs = [t for t, _ in first]
+        print(
+            f"Baseline, one-panel dashboard: median {statistics.median(base_secs):.2f} s; "
+            f"full / baseline = {statistics.median(secs) / statistics.median(base_secs):.1f}x"
+        )
+        first_secs = [t for t, _ in first]
+        secs = first_secs
         print(f"Node Exporter Full (TestData), rows as saved, first screen ({first[0][1]} panels):")
         print(f"  navigation -> every panel drawn: median {statistics.median(secs):.2f} s")
         draws = sorted(x["draw"] for x in pan["times"][10:])
@@ -214,6 +256,46 @@ def main() -> None:
             f"  frame interval:   median {statistics.median(frames):.1f} ms, p95 {p95(frames):.1f} ms "
             f"(16.7 ms = 60 fps)"
         )
+        load_end = os.getloadavg()
+        print(
+            f"load average: {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end "
+            f"({os.cpu_count()} CPUs)"
+        )
+        out = {
+            "benchmark": "ui_render",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+            "load_average": {"start": round(load_start[0], 2), "end": round(load_end[0], 2)},
+            "node_exporter_full_expanded": {
+                "panels": full[0][1],
+                "runs_s": [round(t, 3) for t in secs_full(full)],
+                "median_s": round(statistics.median(secs_full(full)), 3),
+                "target_s": 2.0,
+            },
+            "baseline_one_panel": {
+                "runs_s": [round(t, 3) for t in base_secs],
+                "median_s": round(statistics.median(base_secs), 3),
+            },
+            "ratio_full_to_baseline": round(
+                statistics.median(secs_full(full)) / statistics.median(base_secs), 2
+            ),
+            "node_exporter_full_first_screen": {
+                "panels": first[0][1],
+                "median_s": round(statistics.median(first_secs), 3),
+            },
+            "pan_50k": {
+                "points": pan["points"],
+                "frames": len(draws),
+                "redraw_median_ms": round(statistics.median(draws), 2),
+                "redraw_p95_ms": round(p95(draws), 2),
+                "frame_interval_median_ms": round(statistics.median(frames), 2),
+                "frame_interval_p95_ms": round(p95(frames), 2),
+            },
+        }
+        results = ROOT / "bench" / "results"
+        results.mkdir(parents=True, exist_ok=True)
+        (results / "ui_render.json").write_text(json.dumps(out, indent=2) + "\n")
+        print(f"written to {results / 'ui_render.json'}")
     finally:
         vigil.stop()
 

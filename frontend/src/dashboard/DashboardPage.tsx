@@ -16,6 +16,8 @@ import { PanelResults, type PanelData } from "./query";
 import { PanelEditor } from "./PanelEditor";
 import { DashboardSettings } from "./Settings";
 import { Icon } from "../lib/icons";
+import { applyAdhocUrl, libraryRefsOnly, loadAnnotations, placePanel, resolveLibraryPanels, writeAdhocUrl, type Annotation } from "./features";
+import { AdhocPicker, DashLinks } from "./DashExtras";
 
 interface Meta {
   canSave?: boolean;
@@ -56,6 +58,9 @@ export function DashboardPage({ uid }: { uid?: string }) {
   const [dirty, setDirty] = useState(false);
   const [flash, setFlash] = useState<string>("");
   const panelResults = useRef(new PanelResults()).current;
+  const [annotations, setAnnotations] = useState<Annotation[]>([]);
+  const gridRef = useRef<HTMLDivElement>(null);
+  const [dragging, setDragging] = useState<number | null>(null);
   const savedJson = useRef<string>("");
 
   const viewPanel = loc.query.get("viewPanel");
@@ -92,13 +97,14 @@ export function DashboardPage({ uid }: { uid?: string }) {
         if (!cancelled) setError(e instanceof ApiError && e.status === 404 ? "Dashboard not found" : errorMessage(e));
         return;
       }
-      const dsList = await loadDataSources();
+      const [dsList] = await Promise.all([loadDataSources(), resolveLibraryPanels(d)]);
       if (cancelled) return;
       const q = new URLSearchParams(location.search);
       const r: RawRange = { from: q.get("from") || String(d.time?.from || "now-6h"), to: q.get("to") || String(d.time?.to || "now") };
       const zone = q.get("timezone") || d.timezone || "browser";
       const vars = d.templating?.list || [];
       applyUrlValues(vars, q);
+      applyAdhocUrl(vars, q);
       const errs = await refreshVariables(null, { range: resolveRange(r, zone), datasources: dsList, vars });
       if (cancelled) return;
       const rf = q.get("refresh") ?? (typeof d.refresh === "string" ? d.refresh : "");
@@ -131,6 +137,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
     if (refresh) q.set("refresh", refresh);
     else q.delete("refresh");
     writeUrlValues(dash.templating?.list || [], q);
+    writeAdhocUrl(dash.templating?.list || [], q);
     replaceQuery(q);
   }, [raw, tz, refresh, tick, ready]);
 
@@ -146,6 +153,18 @@ export function DashboardPage({ uid }: { uid?: string }) {
   }, [refresh, ready]);
 
   const range = useMemo(() => resolveRange(raw, tz, rangeNow), [raw, tz, rangeNow]);
+
+  // ---- annotations ---------------------------------------------------------------------------
+  useEffect(() => {
+    if (!dash || !ready) return;
+    let cancelled = false;
+    loadAnnotations(dash, range, dash.templating?.list || []).then((r) => {
+      if (!cancelled) setAnnotations(r.items);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [ready, range.from, range.to, refreshKey, JSON.stringify(dash?.annotations?.list?.map((a: any) => [a?.enable, a?.target, a?.iconColor]) || [])]);
   const vars = dash?.templating?.list || [];
 
   const bump = (markDirty = true) => {
@@ -236,7 +255,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
     setSaving(true);
     setSaveError("");
     try {
-      const body = { dashboard: { ...dash, id: meta.isNew ? null : dash.id }, folderUid: meta.folderUid || "", message: saveMessage, overwrite };
+      const body = { dashboard: { ...libraryRefsOnly(dash), id: meta.isNew ? null : dash.id }, folderUid: meta.folderUid || "", message: saveMessage, overwrite };
       const res = await api.post("/api/dashboards/db", body);
       dash.version = res.version;
       dash.uid = res.uid;
@@ -312,6 +331,40 @@ export function DashboardPage({ uid }: { uid?: string }) {
         }
       : undefined,
     canEdit: editable,
+    annotations,
+    raw: { from: String(raw.from), to: String(raw.to) },
+    onDragStart: editable && !viewPanel ? (p, ev, mode) => startDrag(p, ev, mode) : undefined,
+  };
+
+  // ---- moving and resizing panels (header drag, corner handle) -------------------------------
+  const startDrag = (p: Panel, ev: PointerEvent, mode: "move" | "resize") => {
+    const grid = gridRef.current;
+    const target = dash.panels.find((x) => x.id === p.id && !p.repeatPanelId);
+    if (!grid || !target || ev.button !== 0) return;
+    ev.preventDefault();
+    const rect = grid.getBoundingClientRect();
+    const colW = (rect.width + 8) / 24;
+    const rowH = 30 + 8;
+    const start = { x: ev.clientX, y: ev.clientY, g: { ...target.gridPos } };
+    let last = "";
+    setDragging(target.id);
+    const move = (e: PointerEvent) => {
+      const dx = Math.round((e.clientX - start.x) / colW);
+      const dy = Math.round((e.clientY - start.y) / rowH);
+      const g = mode === "move" ? { ...start.g, x: start.g.x + dx, y: start.g.y + dy } : { ...start.g, w: start.g.w + dx, h: start.g.h + dy };
+      const key = `${g.x},${g.y},${g.w},${g.h}`;
+      if (key === last) return;
+      last = key;
+      placePanel(dash, target, g);
+      bump();
+    };
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      setDragging(null);
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
   };
 
   const addPanel = () => {
@@ -436,13 +489,18 @@ export function DashboardPage({ uid }: { uid?: string }) {
         </div>
       </div>
       {flash ? <Alert kind="success">{flash}</Alert> : null}
-      {vars.some((v: any) => v && v.hide !== 2 && v.type !== "constant" && v.type !== "adhoc") ? (
+      {vars.some((v: any) => v && v.hide !== 2 && v.type !== "constant") ? (
         <div class="var-bar">
-          {vars.map((v: any) => (
-            <VariablePicker key={v.name} v={v} error={varErrors[v.name]} onChange={() => onVariableChange(v.name)} />
-          ))}
+          {vars.map((v: any) =>
+            v?.type === "adhoc" ? (
+              <AdhocPicker key={v.name} v={v} onChange={() => onVariableChange(v.name)} />
+            ) : (
+              <VariablePicker key={v.name} v={v} error={varErrors[v.name]} onChange={() => onVariableChange(v.name)} />
+            ),
+          )}
         </div>
       ) : null}
+      <DashLinks links={dash.links} ctx={{ vars, range, raw: { from: String(raw.from), to: String(raw.to) } }} selfUid={dash.uid} />
       {viewed ? (
         <div class="view-panel">
           <div class="view-panel-bar">
@@ -455,7 +513,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
           </div>
         </div>
       ) : (
-        <div class="grid" data-testid="dashboard-grid">
+        <div class="grid" data-testid="dashboard-grid" ref={gridRef}>
           {items.map((p) => {
             const g = p.gridPos;
             const style = { gridColumn: `${g.x + 1} / span ${g.w}`, gridRow: `${g.y + 1} / span ${g.h}`, "--h": g.h } as any;
@@ -481,7 +539,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
               );
             }
             return (
-              <div key={`p-${p.id}`} class="grid-item" style={style}>
+              <div key={`p-${p.id}`} class={`grid-item ${dragging === p.id ? "dragging" : ""}`} style={style} data-gridpos={`${g.x},${g.y},${g.w},${g.h}`}>
                 <PanelView panel={p} ctx={ctx} />
               </div>
             );

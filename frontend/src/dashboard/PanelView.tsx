@@ -1,5 +1,5 @@
 // One panel: header with menu, lazy query when visible, the visualisation, errors, placeholders.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { PANEL_TYPES } from "./panels/registry";
 import { panelRange, runPanelQueries, type PanelData, type PanelResults } from "./query";
 import { interpolate } from "./variables";
@@ -8,6 +8,7 @@ import type { DataSource } from "./datasources";
 import type { TimeRange } from "../lib/time";
 import { framesToCsv, prepareFrames } from "./data";
 import { Icon } from "../lib/icons";
+import { annotationsFor, linkUrl, type Annotation } from "./features";
 
 export interface DashContext {
   uid: string;
@@ -28,6 +29,12 @@ export interface DashContext {
   canEdit: boolean;
   /** Query even when scrolled out of view (view mode, editor, tests of whole dashboards). */
   eager?: boolean;
+  /** The dashboard's annotations (drawn on time series). */
+  annotations?: Annotation[];
+  /** The raw time range (for links that keep the time). */
+  raw?: { from: string; to: string };
+  /** Panels can be dragged by their header and resized from their corner. */
+  onDragStart?: (p: Panel, ev: PointerEvent, mode: "move" | "resize") => void;
 }
 
 function useSize(ref: { current: HTMLElement | null }): { w: number; h: number } {
@@ -93,7 +100,7 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
   const [menu, setMenu] = useState(false);
   const def = PANEL_TYPES[panel.type];
   const needsData = def ? def.needsData : false;
-  const varsKey = JSON.stringify(ctx.vars.map((v) => v?.current?.value));
+  const varsKey = JSON.stringify(ctx.vars.map((v) => (v?.type === "adhoc" ? v.filters : v?.current?.value)));
   const targetsKey = JSON.stringify([panel.targets, panel.datasource, panel.timeFrom, panel.timeShift, panel.interval, panel.maxDataPoints, panel.scopedVars]);
 
   useEffect(() => {
@@ -123,6 +130,7 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
     return () => ac.abort();
   }, [visible, needsData, size.w > 0, ctx.range.from, ctx.range.to, ctx.refreshKey, varsKey, targetsKey, ctx.datasources]);
 
+  const panelAnnotations = useMemo(() => annotationsFor(ctx.annotations, panel.id), [ctx.annotations, panel.id]);
   const scoped = panel.scopedVars;
   const title = interpolate(panel.title || "", ctx.vars, { scoped, format: "text" });
   const timeInfo = panelRange(panel, ctx.range, ctx.vars, ctx.timezone).info;
@@ -156,6 +164,7 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
         graphTooltip={ctx.graphTooltip}
         onZoom={ctx.onZoom}
         theme={ctx.theme}
+        annotations={panelAnnotations}
       />
     );
   }
@@ -179,13 +188,48 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
   if (ctx.canEdit && ctx.onRemove) menuItems.push(["Remove", () => ctx.onRemove!(panel)]);
 
   const transparent = !!panel.transparent;
+  const links: any[] = Array.isArray(panel.links) ? panel.links.filter((l: any) => l && l.url) : [];
+  const [linksOpen, setLinksOpen] = useState(false);
+  const linkCtx = { vars: ctx.vars, range: ctx.range, raw: ctx.raw || { from: String(ctx.range.from), to: String(ctx.range.to) }, scoped };
+  const drag = ctx.onDragStart;
   return (
     <div ref={outer} class={`panel ${transparent ? "transparent" : ""}`} data-panel-id={panel.id} data-panel-type={panel.type} data-loaded={String(!needsData || !!data)} data-errors={errors.length}>
-      <div class="panel-header" style={{ height: headerH }}>
+      <div
+        class={`panel-header ${drag ? "draggable" : ""}`}
+        style={{ height: headerH }}
+        onPointerDown={
+          drag
+            ? (e) => {
+                if ((e.target as HTMLElement).closest("button, a, .menu")) return;
+                drag(panel, e as unknown as PointerEvent, "move");
+              }
+            : undefined
+        }
+      >
         <span class="panel-title" title={panel.description || title}>
           {title}
         </span>
         {timeInfo ? <span class="panel-timeinfo">{timeInfo}</span> : null}
+        {panel.libraryPanelError ? <span class="panel-error-text-inline">{panel.libraryPanelError}</span> : null}
+        {links.length ? (
+          <span class="panel-menu-wrap panel-links">
+            <button class="panel-links-btn" aria-label={`Links of panel ${title || panel.id}`} title="Panel links" onClick={(e) => { e.stopPropagation(); setLinksOpen(!linksOpen); }}>
+              <Icon name="link" size={13} />
+            </button>
+            {linksOpen ? (
+              <div class="menu panel-links-menu" onMouseLeave={() => setLinksOpen(false)}>
+                {links.map((l, i) => {
+                  const href = linkUrl(l, linkCtx);
+                  return (
+                    <a key={i} class="menu-item panel-link" href={href || undefined} target={l.targetBlank ? "_blank" : undefined} rel="noopener noreferrer">
+                      {interpolate(String(l.title || href), ctx.vars, { scoped, format: "text" })}
+                    </a>
+                  );
+                })}
+              </div>
+            ) : null}
+          </span>
+        ) : null}
         {loading ? <span class="panel-loading" aria-label="loading" /> : null}
         {errors.length ? (
           <span class="panel-error-badge" title={errors.join("\n")} role="img" aria-label="error">
@@ -225,6 +269,16 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
         {content}
         {errors.length && data && !data.frames.length ? <div class="panel-error-text">{errors[0]}</div> : null}
       </div>
+      {drag ? (
+        <div
+          class="panel-resize"
+          aria-label={`Resize panel ${title || panel.id}`}
+          onPointerDown={(e) => {
+            e.stopPropagation();
+            drag(panel, e as unknown as PointerEvent, "resize");
+          }}
+        />
+      ) : null}
     </div>
   );
 }

@@ -267,6 +267,23 @@ function setPath(obj: any, path: string, value: any): void {
   o[parts[parts.length - 1]] = value;
 }
 
+// Override matchers' patterns compiled once: a dashboard re-tests them for every field of every
+// panel on each refresh (null: not a valid pattern, matches nothing).
+const regexCache = new Map<string, RegExp | null>();
+function compiled(pattern: string): RegExp | null {
+  let re = regexCache.get(pattern);
+  if (re === undefined) {
+    try {
+      re = new RegExp(pattern);
+    } catch {
+      re = null;
+    }
+    if (regexCache.size > 500) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
 function matches(matcher: any, frame: DataFrame, field: Field): boolean {
   const id = matcher?.id;
   const opt = matcher?.options;
@@ -277,11 +294,7 @@ function matches(matcher: any, frame: DataFrame, field: Field): boolean {
     case "byNames":
       return Array.isArray(opt?.names) && (opt.names.includes(name) || opt.names.includes(field.name));
     case "byRegexp":
-      try {
-        return new RegExp(String(opt)).test(name);
-      } catch {
-        return false;
-      }
+      return compiled(String(opt))?.test(name) ?? false;
     case "byFrameRefID":
       return frame.refId === opt;
     case "byType":

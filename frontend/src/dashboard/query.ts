@@ -5,6 +5,7 @@ import { decodeFrame, type DataFrame } from "./data";
 import { isSpecial, isSql, isTestData, resolveDataSource, type DataSource } from "./datasources";
 import { ALL, currentValues, interpolate, interpolateDeep } from "./variables";
 import type { Panel } from "./model";
+import { addLabelMatchers, adhocFiltersFor } from "./features";
 
 export interface PanelData {
   frames: DataFrame[];
@@ -126,10 +127,27 @@ async function sendChunk(from: string, to: string, chunk: Member[]): Promise<voi
     const results: Record<string, any> = {};
     for (const q of m.queries) {
       const r = res?.results?.[m.prefix + q.refId];
-      if (r) results[q.refId] = r;
+      if (r) results[q.refId] = unprefix(r, m.prefix + q.refId, q.refId);
     }
     m.resolve({ results });
   }
+}
+
+/** A batched result as if asked alone: names a data source derived from the refId (TestData's
+ * "A-series") lose the batch prefix. */
+function unprefix(r: any, batched: string, refId: string): any {
+  const fix = (v: any) => (typeof v === "string" && v.includes(batched) ? v.split(batched).join(refId) : v);
+  for (const f of r?.frames || []) {
+    const schema = f?.schema;
+    if (!schema) continue;
+    schema.refId = refId;
+    schema.name = fix(schema.name);
+    for (const field of schema.fields || []) {
+      field.name = fix(field.name);
+      if (field.config?.displayNameFromDS) field.config.displayNameFromDS = fix(field.config.displayNameFromDS);
+    }
+  }
+  return r;
 }
 
 function submit(body: { from: string; to: string; queries: any[]; variables?: any[] }, signal?: AbortSignal): Promise<any> {
@@ -246,6 +264,11 @@ export async function runPanelQueries(panel: Panel, ctx: QueryContext): Promise<
       if (panel.scopedVars) q.scopedVars = panel.scopedVars;
       needsVariables = true;
     } else q = interpolateDeep(t, ctx.vars, { dsType: ds.type, range, scoped: panel.scopedVars });
+    if (/prometheus/.test(ds.type) && typeof q.expr === "string") {
+      // ad-hoc filters become label matchers on every selector of the expression
+      const filters = adhocFiltersFor(ctx.vars, ds);
+      if (filters.length) q.expr = addLabelMatchers(q.expr, filters);
+    }
     if (typeof q.legendFormat === "string") legendFormats[t.refId] = q.legendFormat;
     q.datasource = { uid: ds.uid, type: ds.type };
     q.datasourceId = ds.id;

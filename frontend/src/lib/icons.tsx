@@ -17,6 +17,7 @@ const PATHS: Record<string, string> = {
   refresh: "M20 11 A8 8 0 1 0 18 17 M20 4 V11 H13",
   zoomout: "M10 3 A7 7 0 1 0 10.01 3 M15 15 L21 21 M7 10 H13",
   menu: "M3 6 H21 M3 12 H21 M3 18 H21",
+  link: "M10 14 L14 10 M9 7 L11 5 A4 4 0 0 1 19 13 L17 15 M15 17 L13 19 A4 4 0 0 1 5 11 L7 9",
 };
 
 export function Icon({ name, size = 16 }: { name: keyof typeof PATHS | string; size?: number }) {

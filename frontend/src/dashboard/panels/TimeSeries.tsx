@@ -259,9 +259,42 @@ export function TimeSeries(props: PanelProps) {
     const data: uPlot.AlignedData = [xs, ...stacked] as any;
     const thresholds = defaults.thresholds;
     const thMode = defaults.custom?.thresholdsStyle?.mode;
+    const annotations = props.annotations || [];
+    const markers: { a: (typeof annotations)[number]; el: HTMLElement }[] = [];
     const hooks: uPlot.Hooks.Arrays = {
       drawClear: [],
       draw: [
+        (u) => {
+          // annotations: a line at each time (a shaded band for ranges), a marker below it
+          if (!annotations.length) return;
+          const ctx = u.ctx;
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(left, top, width, height);
+          ctx.clip();
+          for (const a of annotations) {
+            const x0 = u.valToPos(a.time, "x", true);
+            if (a.timeEnd > a.time) {
+              const x1 = u.valToPos(a.timeEnd, "x", true);
+              ctx.fillStyle = withAlpha(a.color, 0.15);
+              ctx.fillRect(x0, top, x1 - x0, height);
+            }
+            ctx.strokeStyle = a.color;
+            ctx.lineWidth = Math.max(1, Math.round(devicePixelRatio));
+            ctx.beginPath();
+            ctx.moveTo(Math.round(x0) + 0.5, top);
+            ctx.lineTo(Math.round(x0) + 0.5, top + height);
+            ctx.stroke();
+          }
+          ctx.restore();
+          const w = u.bbox.width / devicePixelRatio;
+          for (const m of markers) {
+            const x = u.valToPos(m.a.time, "x");
+            m.el.style.display = x < -1 || x > w + 1 ? "none" : "block";
+            m.el.style.left = `${x}px`;
+          }
+        },
         (u) => {
           if (!thresholds?.steps || !thMode || thMode === "off") return;
           const ctx = u.ctx;
@@ -399,7 +432,23 @@ export function TimeSeries(props: PanelProps) {
       hooks,
     };
     el.replaceChildren();
+    if (annotations.length) {
+      for (const a of annotations) {
+        const m = document.createElement("div");
+        m.className = "anno-marker";
+        m.style.borderBottomColor = a.color;
+        m.dataset.annotationTime = String(a.time);
+        m.title = `${formatDate(a.time, tz)}${a.timeEnd > a.time ? " – " + formatDate(a.timeEnd, tz) : ""}\n${a.text}${a.tags.length ? "\n[" + a.tags.join(", ") + "]" : ""}`;
+        markers.push({ a, el: m });
+      }
+    }
     const u = new uPlot(opts, data, el);
+    if (markers.length) {
+      const layer = document.createElement("div");
+      layer.className = "anno-layer";
+      layer.append(...markers.map((m) => m.el));
+      u.over.appendChild(layer);
+    }
     plotRef.current = u;
     const over = u.over;
     const enter = () => ((u as any)._hovered = true);
@@ -419,7 +468,7 @@ export function TimeSeries(props: PanelProps) {
       u.destroy();
       plotRef.current = null;
     };
-  }, [built, chartW, chartH, hidden, props.theme, props.timezone, props.syncKey, props.graphTooltip]);
+  }, [built, chartW, chartH, hidden, props.theme, props.timezone, props.syncKey, props.graphTooltip, props.annotations]);
 
   const toggle = (name: string, ev: MouseEvent) => {
     const next = new Set(hidden);

@@ -1,5 +1,6 @@
 import type { Panel } from "../model";
 import type { PanelData } from "../query";
+import type { Annotation } from "../features";
 
 export interface PanelProps {
   panel: Panel;
@@ -13,4 +14,6 @@ export interface PanelProps {
   graphTooltip?: number;
   onZoom?: (from: number, to: number) => void;
   theme: string;
+  /** Annotations to mark on the time axis (time series panels). */
+  annotations?: Annotation[];
 }

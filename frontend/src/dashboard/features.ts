@@ -1,0 +1,365 @@
+// Dashboard features beyond panels: annotations, dashboard and panel links, ad-hoc filters,
+// library panels and moving/resizing panels on the grid.
+import { api } from "../lib/api";
+import type { TimeRange } from "../lib/time";
+import { interpolate, currentValues, ALL } from "./variables";
+import { compact, deepCopy, type Dashboard, type GridPos, type Panel } from "./model";
+import { resolveColor } from "./colors";
+
+// ---- annotations ---------------------------------------------------------------------------
+
+export interface Annotation {
+  time: number;
+  timeEnd: number;
+  text: string;
+  tags: string[];
+  color: string;
+  /** Only drawn on this panel (0: every panel). */
+  panelId: number;
+  source: string;
+}
+
+function isGrafanaSource(ds: any): boolean {
+  if (!ds) return true;
+  if (typeof ds === "string") return ds === "-- Grafana --" || ds === "grafana";
+  return ds.uid === "grafana" || ds.uid === "-- Grafana --" || ds.type === "grafana" || ds.type === "datasource";
+}
+
+/**
+ * The dashboard's enabled annotation queries, run against /api/annotations: the built-in
+ * "Annotations & Alerts" (this dashboard's annotations) and Grafana-source queries by tags or
+ * by dashboard. Queries on other data sources are skipped (reported in `skipped`).
+ */
+export async function loadAnnotations(dash: Dashboard, range: TimeRange, vars: any[]): Promise<{ items: Annotation[]; skipped: string[] }> {
+  const items: Annotation[] = [];
+  const skipped: string[] = [];
+  const list: any[] = dash.annotations?.list || [];
+  await Promise.all(
+    list.map(async (a) => {
+      if (!a || a.enable === false) return;
+      if (!isGrafanaSource(a.datasource)) {
+        skipped.push(a.name || "annotation");
+        return;
+      }
+      const q = new URLSearchParams({ from: String(Math.floor(range.from)), to: String(Math.ceil(range.to)), limit: String(a.limit || 100) });
+      const byTags = a.target?.type === "tags" || a.type === "tags";
+      if (byTags) {
+        const tags: string[] = (a.target?.tags || a.tags || []).map((t: string) => interpolate(String(t), vars));
+        if (!tags.length) return;
+        for (const t of tags) q.append("tags", t);
+        if (a.target?.matchAny || a.matchAny) q.set("matchAny", "true");
+      } else {
+        if (!dash.uid) return;
+        q.set("dashboardUID", dash.uid);
+      }
+      let found: any[] = [];
+      try {
+        found = await api.get(`/api/annotations?${q.toString()}`);
+      } catch {
+        skipped.push(a.name || "annotation");
+        return;
+      }
+      const color = resolveColor(a.iconColor || "rgba(0, 211, 255, 1)");
+      for (const f of found || []) {
+        if (typeof f?.time !== "number") continue;
+        items.push({
+          time: f.time,
+          timeEnd: typeof f.timeEnd === "number" && f.timeEnd > f.time ? f.timeEnd : f.time,
+          text: String(f.text ?? ""),
+          tags: Array.isArray(f.tags) ? f.tags.map(String) : [],
+          color,
+          panelId: byTags ? 0 : Number(f.panelId) || 0,
+          source: a.name || "Annotations",
+        });
+      }
+    }),
+  );
+  items.sort((x, y) => x.time - y.time);
+  return { items, skipped };
+}
+
+export function annotationsFor(items: Annotation[] | undefined, panelId: number): Annotation[] {
+  return (items || []).filter((a) => !a.panelId || a.panelId === panelId || (panelId > 1000 && a.panelId === Math.floor(panelId / 1000)));
+}
+
+// ---- links ---------------------------------------------------------------------------------
+
+/** Only http(s), mailto and same-site links: never javascript: or data: URLs from a dashboard. */
+export function safeUrl(url: string): string {
+  const u = url.trim();
+  if (/^(https?:|mailto:)/i.test(u)) return u;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(u) || u.startsWith("//")) return "";
+  return u;
+}
+
+export interface LinkContext {
+  vars: any[];
+  range: TimeRange;
+  raw: { from: string; to: string };
+  scoped?: Record<string, any>;
+}
+
+function varsQuery(vars: any[]): string {
+  const q = new URLSearchParams();
+  for (const v of vars) {
+    if (!v?.name || v.type === "constant" || v.skipUrlSync) continue;
+    if (v.type === "adhoc") {
+      for (const f of v.filters || []) q.append(`var-${v.name}`, `${f.key}|${f.operator}|${f.value}`);
+      continue;
+    }
+    for (const val of currentValues(v)) q.append(`var-${v.name}`, val === ALL ? "All" : val);
+  }
+  return q.toString();
+}
+
+function withQuery(url: string, extra: string): string {
+  if (!extra) return url;
+  const hash = url.indexOf("#");
+  const base = hash >= 0 ? url.slice(0, hash) : url;
+  const frag = hash >= 0 ? url.slice(hash) : "";
+  return base + (base.includes("?") ? "&" : "?") + extra + frag;
+}
+
+/** A link's final address: variables interpolated, time range and variables added when asked. */
+export function linkUrl(link: any, ctx: LinkContext): string {
+  let url = interpolate(String(link.url || ""), ctx.vars, { scoped: ctx.scoped, format: "text" });
+  url = url
+    .replace(/\$\{__url_time_range\}/g, `from=${encodeURIComponent(ctx.raw.from)}&to=${encodeURIComponent(ctx.raw.to)}`)
+    .replace(/\$\{__from\}/g, String(ctx.range.from))
+    .replace(/\$\{__to\}/g, String(ctx.range.to));
+  const extra: string[] = [];
+  if (link.keepTime) extra.push(`from=${encodeURIComponent(ctx.raw.from)}&to=${encodeURIComponent(ctx.raw.to)}`);
+  if (link.includeVars) {
+    const v = varsQuery(ctx.vars);
+    if (v) extra.push(v);
+  }
+  return safeUrl(withQuery(url, extra.join("&")));
+}
+
+// ---- ad-hoc filters ------------------------------------------------------------------------
+
+export interface AdhocFilter {
+  key: string;
+  operator: string;
+  value: string;
+}
+
+export const ADHOC_OPERATORS = ["=", "!=", "=~", "!~"];
+
+/** `var-name=key|op|value` (Grafana's URL form) back into filters. */
+export function applyAdhocUrl(vars: any[], params: URLSearchParams): void {
+  for (const v of vars) {
+    if (v?.type !== "adhoc") continue;
+    const vals = params.getAll("var-" + v.name);
+    if (!vals.length) continue;
+    v.filters = vals
+      .map((s) => s.split("|"))
+      .filter((p) => p.length >= 3 && p[0])
+      .map((p) => ({ key: p[0], operator: ADHOC_OPERATORS.includes(p[1]) ? p[1] : "=", value: p.slice(2).join("|") }));
+  }
+}
+
+export function writeAdhocUrl(vars: any[], params: URLSearchParams): void {
+  for (const v of vars) {
+    if (v?.type !== "adhoc" || v.skipUrlSync) continue;
+    params.delete("var-" + v.name);
+    for (const f of v.filters || []) params.append("var-" + v.name, `${f.key}|${f.operator}|${f.value}`);
+  }
+}
+
+/** The filters of the ad-hoc variables that apply to a query on data source `ds`. */
+export function adhocFiltersFor(vars: any[], ds: { uid: string; type: string; name?: string }): AdhocFilter[] {
+  const out: AdhocFilter[] = [];
+  for (const v of vars) {
+    if (v?.type !== "adhoc" || !Array.isArray(v.filters) || !v.filters.length) continue;
+    let ref = v.datasource;
+    if (typeof ref === "string") ref = { uid: interpolate(ref, vars) };
+    else if (ref && typeof ref.uid === "string") ref = { ...ref, uid: interpolate(ref.uid, vars) };
+    const applies = !ref || (!ref.uid && (!ref.type || ref.type === ds.type)) || ref.uid === ds.uid || ref.uid === ds.name;
+    if (!applies) continue;
+    for (const f of v.filters) if (f && f.key) out.push({ key: String(f.key), operator: ADHOC_OPERATORS.includes(f.operator) ? f.operator : "=", value: String(f.value ?? "") });
+  }
+  return out;
+}
+
+const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset", "inf", "nan", "atan2"]);
+const LIST_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right"]);
+const AGGREGATIONS = new Set(["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio"]);
+
+function matcherText(filters: AdhocFilter[]): string {
+  return filters.map((f) => `${/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(f.key) ? f.key : JSON.stringify(f.key)}${f.operator}${JSON.stringify(f.value)}`).join(",");
+}
+
+/**
+ * Add label matchers to every vector selector of a PromQL expression (Grafana's ad-hoc filters
+ * on Prometheus): `rate(x[5m])` -> `rate(x{k="v"}[5m])`, `{job="a"}` -> `{job="a",k="v"}`.
+ * Strings, range durations, function names and grouping label lists are left alone.
+ */
+export function addLabelMatchers(expr: string, filters: AdhocFilter[]): string {
+  if (!filters.length) return expr;
+  const m = matcherText(filters);
+  let out = "";
+  let i = 0;
+  const n = expr.length;
+  const skipSpace = (k: number) => {
+    while (k < n && /\s/.test(expr[k])) k++;
+    return k;
+  };
+  const copyBalanced = (k: number, open: string, close: string) => {
+    // copy from expr[k] === open through the matching close (quotes respected)
+    let depth = 0;
+    let j = k;
+    while (j < n) {
+      const c = expr[j];
+      if (c === '"' || c === "'" || c === "`") {
+        j = endOfString(j);
+        continue;
+      }
+      if (c === open) depth++;
+      else if (c === close) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+      j++;
+    }
+    return n;
+  };
+  const endOfString = (k: number) => {
+    const q = expr[k];
+    let j = k + 1;
+    while (j < n && expr[j] !== q) j += expr[j] === "\\" && q !== "`" ? 2 : 1;
+    return Math.min(n, j + 1);
+  };
+  const insertInto = (k: number) => {
+    // expr[k] === "{": the selector's matchers, with ours appended
+    const end = copyBalanced(k, "{", "}");
+    const inner = expr.slice(k + 1, end - 1);
+    const sep = inner.trim() === "" ? "" : inner.trimEnd().endsWith(",") ? "" : ",";
+    out += "{" + inner + sep + m + "}";
+    return end;
+  };
+  while (i < n) {
+    const c = expr[i];
+    if (c === '"' || c === "'" || c === "`") {
+      const e = endOfString(i);
+      out += expr.slice(i, e);
+      i = e;
+    } else if (c === "[") {
+      const e = copyBalanced(i, "[", "]");
+      out += expr.slice(i, e);
+      i = e;
+    } else if (c === "#") {
+      const e = expr.indexOf("\n", i);
+      out += expr.slice(i, e < 0 ? n : e);
+      i = e < 0 ? n : e;
+    } else if (c === "{") {
+      i = insertInto(i);
+    } else if (/[0-9.]/.test(c)) {
+      let j = i;
+      while (j < n && /[0-9a-zA-Z_.+]/.test(expr[j]) && !(expr[j] === "+" && !/[eE]/.test(expr[j - 1]))) j++;
+      out += expr.slice(i, j);
+      i = j;
+    } else if (/[a-zA-Z_:]/.test(c)) {
+      let j = i;
+      while (j < n && /[a-zA-Z0-9_:]/.test(expr[j])) j++;
+      const word = expr.slice(i, j);
+      const next = skipSpace(j);
+      out += word;
+      i = j;
+      const lower = word.toLowerCase();
+      if (LIST_KEYWORDS.has(lower) && expr[next] === "(") {
+        const e = copyBalanced(next, "(", ")");
+        out += expr.slice(j, e);
+        i = e;
+      } else if (KEYWORDS.has(lower) || expr[next] === "(" || (AGGREGATIONS.has(lower) && /^(by|without)\b/i.test(expr.slice(next)))) {
+        // an operator keyword or a function/aggregation name: not a selector
+      } else if (expr[next] === "{") {
+        out += expr.slice(j, next);
+        i = insertInto(next);
+      } else {
+        out += "{" + m + "}";
+      }
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+// ---- library panels ------------------------------------------------------------------------
+
+/**
+ * Panels that reference a library panel take their model from /api/library-elements/:uid (their
+ * own id and gridPos kept). Unresolvable references keep the panel with an error title.
+ */
+export async function resolveLibraryPanels(dash: Dashboard): Promise<void> {
+  const refs: Panel[] = [];
+  for (const p of dash.panels) {
+    if (p.libraryPanel?.uid) refs.push(p);
+    for (const q of p.panels || []) if (q.libraryPanel?.uid) refs.push(q);
+  }
+  const cache = new Map<string, Promise<any>>();
+  await Promise.all(
+    refs.map(async (p) => {
+      const uid = String(p.libraryPanel.uid);
+      if (!cache.has(uid)) cache.set(uid, api.get(`/api/library-elements/${encodeURIComponent(uid)}`).then((r) => r?.result, () => null));
+      const el = await cache.get(uid);
+      const keep = { id: p.id, gridPos: { ...p.gridPos }, libraryPanel: { uid, name: el?.name ?? p.libraryPanel.name } };
+      if (!el?.model) {
+        p.libraryPanelError = `Library panel ${p.libraryPanel.name || uid} not found`;
+        if (!p.type) p.type = "library-panel-missing";
+        return;
+      }
+      const model = deepCopy(el.model);
+      delete model.id;
+      delete model.gridPos;
+      delete model.libraryPanel;
+      Object.keys(p).forEach((k) => delete (p as any)[k]);
+      Object.assign(p, model, keep);
+      if (!p.title) p.title = el.name;
+    }),
+  );
+}
+
+/** For saving: a library panel is stored as its reference only (the model lives in the library). */
+export function libraryRefsOnly(dash: Dashboard): Dashboard {
+  const strip = (p: Panel): Panel => (p.libraryPanel?.uid ? ({ id: p.id, gridPos: p.gridPos, title: p.title, libraryPanel: { uid: p.libraryPanel.uid, name: p.libraryPanel.name } } as unknown as Panel) : p);
+  return { ...dash, panels: dash.panels.map((p) => (p.panels ? { ...strip(p), panels: p.panels.map(strip) } : strip(p))) };
+}
+
+// ---- moving and resizing panels ------------------------------------------------------------
+
+function overlaps(a: GridPos, b: GridPos): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/**
+ * Put `moved` at `pos`: every other panel goes up as far as it can without overlapping it (so a
+ * panel dragged past another swaps with it), then the grid is compacted upwards, as Grafana's
+ * grid does.
+ */
+export function placePanel(dash: Dashboard, moved: Panel, pos: GridPos): void {
+  const w = Math.max(1, Math.min(24, Math.round(pos.w)));
+  const g: GridPos = { w, h: Math.max(1, Math.round(pos.h)), x: Math.max(0, Math.min(24 - w, Math.round(pos.x))), y: Math.max(0, Math.round(pos.y)) };
+  moved.gridPos = g;
+  const others = dash.panels.filter((p) => p !== moved).sort((a, b) => a.gridPos.y - b.gridPos.y || a.gridPos.x - b.gridPos.x);
+  const placed: GridPos[] = [g];
+  for (const p of others) {
+    let y = 0;
+    for (;;) {
+      const hit = placed.find((q) => overlaps({ ...p.gridPos, y }, q));
+      if (!hit) break;
+      y = hit.y + hit.h;
+    }
+    p.gridPos = { ...p.gridPos, y };
+    placed.push(p.gridPos);
+  }
+  compact(dash.panels);
+}
+
+/** Grid cell under a pixel offset inside the grid element. */
+export function cellAt(gridWidth: number, dx: number, dy: number, cellHeight: number, margin: number): { x: number; y: number } {
+  const colW = (gridWidth + margin) / 24;
+  return { x: Math.round(dx / colW), y: Math.round(dy / (cellHeight + margin)) };
+}
