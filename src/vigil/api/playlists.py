@@ -6,9 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from vigil.auth.models import Identity
-from vigil.errors import AppError
 from vigil.http.identity import editor, services, viewer
-from vigil.http.params import json_object, query_text
+from vigil.http.params import json_object, query_limit, query_text
 from vigil.http.responses import json_response, message
 from vigil.playlists import service as playlists
 from vigil.storage.db import now_ms
@@ -16,22 +15,11 @@ from vigil.storage.db import now_ms
 router = APIRouter()
 
 
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "").strip()
-    if not raw:
-        return 1000
-    try:
-        value = int(raw)
-    except ValueError:
-        raise AppError.bad_request(f"limit must be an integer, got {raw!r}") from None
-    return 1000 if value < 1 else min(value, 5000)
-
-
 @router.get("/api/playlists")
 async def search_playlists(request: Request, who: Identity = Depends(viewer)) -> Response:
     async with services(request).db.read() as conn:
         found = await playlists.search(
-            conn, who.org_id, query_text(request, "query", "name"), _limit(request)
+            conn, who.org_id, query_text(request, "query", "name"), query_limit(request)
         )
     return json_response(found)
 

@@ -13,24 +13,13 @@ from starlette.responses import Response
 from vigil.auth.models import Identity
 from vigil.errors import AppError
 from vigil.http.identity import editor, optional_identity, services, viewer
-from vigil.http.params import json_object, query_text
+from vigil.http.params import json_object, query_limit, query_text
 from vigil.http.responses import json_response, message
 from vigil.snapshots import service as snapshots
 from vigil.storage.db import now_ms
 
 router = APIRouter()
 NOT_FOUND = "Dashboard snapshot not found"
-
-
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "").strip()
-    if not raw:
-        return 1000
-    try:
-        value = int(raw)
-    except ValueError:
-        raise AppError.bad_request(f"limit must be an integer, got {raw!r}") from None
-    return 1000 if value < 1 else min(value, 5000)
 
 
 @router.post("/api/snapshots")
@@ -103,7 +92,7 @@ async def search_snapshots(request: Request, who: Identity = Depends(viewer)) ->
             who.org_id,
             None if who.has_role("Admin") else who.user_id,
             query_text(request, "query"),
-            _limit(request),
+            query_limit(request),
             now_ms(s.clock),
         )
     return json_response([snap.listing() for snap in found])

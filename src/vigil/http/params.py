@@ -54,6 +54,12 @@ def paging(request: Request, default_per_page: int = DEFAULT_PER_PAGE) -> Page:
     return Page(max(page, 1), min(per_page, MAX_PER_PAGE))
 
 
+def query_limit(request: Request) -> int:
+    """``limit`` of the listing routes (playlists, snapshots): default and < 1 mean 1000; capped."""
+    value = _int_param(request, "limit")
+    return DEFAULT_PER_PAGE if value is None or value < 1 else min(value, MAX_PER_PAGE)
+
+
 def query_text(request: Request, *names: str) -> str:
     for name in names:
         value = request.query_params.get(name)
