@@ -78,6 +78,10 @@ def _driver_disconnect(exc: BaseException) -> bool:
     if module.startswith("asyncpg"):
         if any(c.__name__ == "PostgresConnectionError" for c in type(exc).__mro__):
             return True
+        # class 57P: the server is shutting down, restarting or starting up (admin/crash shutdown,
+        # "cannot connect now"): the database is away for a moment, not a bad statement
+        if str(getattr(exc, "sqlstate", "") or "").startswith("57P"):
+            return True
         return name in ("InterfaceError", "ConnectionDoesNotExistError") and "closed" in str(exc).lower()
     return False
 
