@@ -34,8 +34,17 @@ def _touches_ours(op: Any) -> bool:
     return False
 
 
+# PostgreSQL-only, made by migration 0006 when pg_trgm can be installed: not part of the portable
+# table declarations (a GIN trigram index on an expression has no SQLite/MySQL equivalent)
+DIALECT_EXTRAS = {"ix_dashboard_title_trgm"}
+
+
+def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return not (type_ == "index" and name in DIALECT_EXTRAS)
+
+
 def _diff(sync_conn: Any) -> list[Any]:
-    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": False})
+    ctx = MigrationContext.configure(sync_conn, opts={"compare_type": False, "include_object": _include})
     return [d for d in compare_metadata(ctx, metadata) if _touches_ours(d)]
 
 

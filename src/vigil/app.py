@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from vigil import __version__, logs
@@ -42,8 +43,10 @@ from vigil.clock import Clock, SystemClock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
 from vigil.content_cleanup import delete_content_of_org, delete_content_of_team, delete_content_of_user
+from vigil.dashboards.cache import DashboardReadCache
 from vigil.dashboards.service import delete_org_content
 from vigil.datasources.service import DataSourceService
+from vigil.errors import AppError
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
 from vigil.http.outbound import OutboundGuard
@@ -55,6 +58,7 @@ from vigil.storage.db import Database, DatabaseOptions, resolve_url
 from vigil.storage.migrate import migrate
 
 GRAFANA_COMPAT_VERSION = "11.6.0"
+_DASHBOARD_GET = "/api/dashboards/uid/"
 log = logging.getLogger("vigil.app")
 request_log = logging.getLogger("vigil.request")
 
@@ -95,6 +99,7 @@ class Services:
     cluster: Cluster = field(init=False)
     alerting: AlertingService = field(init=False)
     security: SecurityPolicy = field(init=False)
+    dashboard_cache: DashboardReadCache = field(init=False)
 
 
 def _commit() -> str:
@@ -194,6 +199,9 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     services.security = SecurityPolicy.from_config(config, root_url)
     services.auth.bruteforce = services.bruteforce
     _wire_alerting(services, port)
+    services.dashboard_cache = DashboardReadCache(
+        db, services.cluster.bus, config.get_int("dashboards", "read_cache_mb", minimum=0) * 1024 * 1024
+    )
     return services
 
 
@@ -368,6 +376,30 @@ class VigilApp:
         await self.database_ok()
         return 200, s.metrics.render()
 
+    async def _dashboard_get(self, scope: Scope, receive: Receive, send: Send, uid: str) -> None:
+        """``GET /api/dashboards/uid/:uid``, the hottest read of Grafana's clients, answered from
+        here with the route's own function (``vigil.api.dashboards.dashboard_reply``): FastAPI's
+        routing, middleware stack and dependency resolution cost more than the cached read."""
+        from vigil.api.dashboards import dashboard_reply
+
+        scope["app"] = self.api
+        scope["path_params"] = {"uid": uid}
+        try:
+            status, body = 200, await dashboard_reply(Request(scope, receive), uid)
+        except AppError as exc:
+            status, body = exc.status_code, orjson.dumps(exc.body())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
     # -- ASGI ---------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -421,8 +453,13 @@ class VigilApp:
             )
             await send_wrapper({"type": "http.response.body", "body": body})
         else:
+            uid = path[len(_DASHBOARD_GET) :] if path.startswith(_DASHBOARD_GET) else ""
+            fast = bool(uid) and "/" not in uid and scope["method"] == "GET"
             try:
-                await self.api(scope, receive, send_wrapper)
+                if fast:
+                    await self._dashboard_get(scope, receive, send_wrapper, uid)
+                else:
+                    await self.api(scope, receive, send_wrapper)
             except Exception:
                 log.exception("unhandled error on %s %s", scope.get("method"), path)
                 if status_holder[0] == 500:
@@ -440,7 +477,7 @@ class VigilApp:
                         )
                         await send_wrapper({"type": "http.response.body", "body": body})
             matched = scope.get("route")
-            route = getattr(matched, "path", None) or "unmatched"
+            route = getattr(matched, "path", None) or ("/api/dashboards/uid/{uid}" if fast else "unmatched")
         elapsed = time.perf_counter() - started
         self.services.metrics.observe(route, scope.get("method", ""), status_holder[0], elapsed)
         if self._log_requests:

@@ -90,12 +90,22 @@ async def _by_id(conn: Any, who: Identity, dash_id: str) -> Dashboard:
     return d
 
 
-@router.get("/api/dashboards/uid/{uid}")
-async def get_by_uid(uid: str, request: Request, who: Identity = Depends(identity)) -> Response:
+async def dashboard_reply(request: Request, uid: str) -> bytes:
+    """The body of ``GET /api/dashboards/uid/:uid`` (raises AppError). ``VigilApp`` calls it
+    directly for the hot GET, without FastAPI's routing and dependency resolution; this module's
+    route serves the same for the OpenAPI document and any request that path does not take."""
+    who = await identity(request)
     s = services(request)
-    async with s.db.read() as conn:
-        body = await dashboard_body_for(conn, who, uid)
-    return Response(body, media_type=JSON)
+    body = await s.dashboard_cache.body(who, uid)
+    if body is None:  # the cache is off
+        async with s.db.read() as conn:
+            body = await dashboard_body_for(conn, who, uid)
+    return body
+
+
+@router.get("/api/dashboards/uid/{uid}")
+async def get_by_uid(uid: str, request: Request, _who: Identity = Depends(identity)) -> Response:
+    return Response(await dashboard_reply(request, uid), media_type=JSON)
 
 
 @router.delete("/api/dashboards/uid/{uid}")

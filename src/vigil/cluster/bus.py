@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.clock import Clock
@@ -26,6 +26,13 @@ log = logging.getLogger("vigil.cluster.bus")
 Handler = Callable[[str, str], Awaitable[None] | None]
 KEEP_MS = 600_000
 LOOKBACK_MS = 5_000
+_NEW_CHANGES_SQL = "SELECT id, topic, key, created FROM cluster_change WHERE id > $1 ORDER BY id LIMIT 5000"
+_NEW_CHANGES = (
+    select(t.c.id, t.c.topic, t.c.key, t.c.created)
+    .where(t.c.id > bindparam("floor"))
+    .order_by(t.c.id)
+    .limit(5000)
+)
 
 
 class ChangeBus:
@@ -39,6 +46,11 @@ class ChangeBus:
         self._floor = 0  # ids at or below are settled
         self._task: asyncio.Task[None] | None = None
         self._last_cleanup = 0.0
+        self._polling: asyncio.Future[None] | None = None  # the poll running now
+        self._next_poll: asyncio.Future[None] | None = None  # the one that starts after it
+        self._poll_task: asyncio.Future[None] | None = None
+        self._direct: AsyncConnection | None = None  # PostgreSQL: kept for the poll (_fetch_new)
+        self._direct_stmt: Any = None
         self.started = False
 
     def subscribe(self, topic: str, handler: Handler) -> None:
@@ -85,24 +97,22 @@ class ChangeBus:
         self._task = asyncio.create_task(self._run(), name=f"vigil-bus-{self.origin}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        self.started = False
+        for task in (self._task, self._poll_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._poll_task = None
+        if self._direct is not None:
+            conn, self._direct, self._direct_stmt = self._direct, None, None
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def poll(self) -> int:
         """Deliver new changes (every replica's, ours included); returns how many were delivered."""
         now = now_ms(self.clock)
-        async with self.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.created)
-                    .where(t.c.id > self._floor)
-                    .order_by(t.c.id)
-                    .limit(5000)
-                )
-            ).all()
+        rows = await self._fetch_new()
         delivered = 0
         for row_id, topic, key, created in rows:
             if row_id in self._seen:
@@ -124,10 +134,76 @@ class ChangeBus:
                 await conn.execute(delete(t).where(t.c.created < now - KEEP_MS))
         return delivered
 
+    async def _fetch_new(self) -> list[Any]:
+        if self.db.dialect == "postgresql":
+            try:
+                return await self._fetch_new_asyncpg()
+            except Exception as exc:  # the connection broke: the pool's path reports or recovers
+                log.debug("change bus: direct read failed (%s); reading through the pool", exc)
+                await self._close_direct()
+        async with self.db.read() as conn:
+            return list((await conn.execute(_NEW_CHANGES, {"floor": self._floor})).all())
+
+    async def _fetch_new_asyncpg(self) -> list[Any]:
+        """PostgreSQL: the poll runs on a connection of the pool's that the bus keeps, as a prepared
+        statement of asyncpg's own: about 30 µs a poll instead of about 400 µs through SQLAlchemy, which
+        matters since ``sync`` polls in front of cached reads."""
+        if self._direct_stmt is None:
+            conn = await self.db.engine.connect()
+            try:
+                raw: Any = (await conn.get_raw_connection()).driver_connection
+                self._direct_stmt = await raw.prepare(_NEW_CHANGES_SQL)
+            except BaseException:
+                await conn.close()
+                raise
+            self._direct = conn
+        return list(await self._direct_stmt.fetch(self._floor))
+
+    async def _close_direct(self) -> None:
+        conn, self._direct, self._direct_stmt = self._direct, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def sync(self) -> None:
+        """Return once every change committed before this call, on any replica, was delivered here:
+        a poll that starts after the call. Callers that arrive while one poll runs share the next
+        one, so under load a single query serves a batch of requests."""
+        waiter = self._next_poll
+        if waiter is None:
+            waiter = self._next_poll = asyncio.get_running_loop().create_future()
+            if self._polling is None:
+                self._start_next_poll()
+        await asyncio.shield(waiter)
+
+    def _start_next_poll(self) -> None:
+        waiter, self._next_poll = self._next_poll, None
+        assert waiter is not None
+        self._polling = waiter
+        self._poll_task = asyncio.ensure_future(self._poll_for(waiter))
+
+    async def _poll_for(self, waiter: asyncio.Future[None]) -> None:
+        try:
+            await self.poll()
+        except Exception as exc:
+            waiter.set_exception(exc)
+            waiter.exception()  # retrieved: nobody may be waiting any more
+        except BaseException:
+            waiter.cancel()
+            raise
+        else:
+            waiter.set_result(None)
+        finally:
+            self._polling = None
+            if self._next_poll is not None:
+                self._start_next_poll()
+
     async def _run(self) -> None:
         while True:
             try:
-                await self.poll()
+                await self.sync()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

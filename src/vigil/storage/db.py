@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Update, UpdateBase
 
 from vigil.clock import Clock
 from vigil.errors import AppError, ConfigError
@@ -33,6 +34,30 @@ _ALIASES = {"postgres": "postgresql", "sqlite3": "sqlite", "mariadb": "mysql"}
 
 def now_ms(clock: Clock) -> int:
     return int(clock.now() * 1000)
+
+
+# Write watches (``Database.watch_writes``): what a write transaction changed, noted per statement.
+AfterCommit = Callable[[], Awaitable[None]]
+BeforeCommit = Callable[[AsyncConnection, frozenset[str]], Awaitable[AfterCommit | None]]
+_TOUCHED = "vigil_touched"
+
+
+def _note_written_tables(conn: Any, clause: Any, *_args: Any) -> None:
+    """``before_execute``: remember the tables an INSERT/UPDATE/DELETE writes ("t"), and for an
+    UPDATE the columns it sets ("t.col"); an insert, a delete or an UPDATE whose columns are not
+    known here touches every column ("t.*")."""
+    if not isinstance(clause, UpdateBase):
+        return
+    name = getattr(clause.table, "name", None)
+    if not name:
+        return
+    touched: set[str] = conn.info.setdefault(_TOUCHED, set())
+    touched.add(name)
+    values = getattr(clause, "_values", None) if isinstance(clause, Update) else None
+    if values:
+        touched.update(f"{name}.{getattr(c, 'key', c)}" for c in values)
+    else:
+        touched.add(f"{name}.*")
 
 
 @dataclass(frozen=True)
@@ -136,6 +161,28 @@ class Database:
             # connection, drops the connection's pool slot (the pool drained in an outage).
             self._reader = self.engine
             self._writer = self.engine
+        self._watches: list[tuple[frozenset[str], BeforeCommit]] = []
+
+    def watch_writes(self, tables: Iterable[str], hook: BeforeCommit) -> None:
+        """Call ``hook(conn, hits)`` inside every ``write()`` transaction that wrote one of
+        ``tables`` ("t": any write to t; "t.col": an insert or delete of t, or an update setting
+        col), just before it commits, with the names that matched; the coroutine function it may
+        return runs after the commit. For caches: the hook records the change in the same
+        transaction (so no replica can see the data without the change), the callback tells this
+        replica at once. Writes outside ``write()`` (migrations) are not watched."""
+        if not self._watches:
+            event.listen(self.engine.sync_engine, "before_execute", _note_written_tables)
+        self._watches.append((frozenset(tables), hook))
+
+    def _hits(self, touched: set[str]) -> list[tuple[frozenset[str], BeforeCommit]]:
+        out = []
+        for tables, hook in self._watches:
+            hits = frozenset(
+                t for t in tables if t in touched or ("." in t and t.split(".", 1)[0] + ".*" in touched)
+            )
+            if hits:
+                out.append((hits, hook))
+        return out
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -185,13 +232,23 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
+        after: list[AfterCommit] = []
         try:
             async with self._writer.begin() as conn:
+                if self._watches:
+                    conn.info.pop(_TOUCHED, None)
                 yield conn
+                if self._watches:
+                    for hits, hook in self._hits(conn.info.pop(_TOUCHED, None) or set()):
+                        callback = await hook(conn, hits)
+                        if callback is not None:
+                            after.append(callback)
         except Exception as exc:
             if is_disconnect(exc):
                 raise AppError.unavailable("database unavailable") from exc
             raise
+        for callback in after:
+            await callback()
 
     async def ping(self) -> bool:
         try:
