@@ -45,6 +45,24 @@ GRAFANA_UIDS = ("grafana", "-- Grafana --")
 DEFAULT_MAX_DATA_POINTS = 1000
 
 
+def _resolve_key(ref: Any, ds_id: Any) -> tuple[Any, ...] | None:
+    """What a query's data source resolution depends on (None: has variables, not cached)."""
+    if ds_id is not None and (not isinstance(ds_id, int) or isinstance(ds_id, bool)):
+        return None
+    if isinstance(ref, dict):
+        uid, type_id = ref.get("uid"), ref.get("type")
+        if not isinstance(uid, (str, type(None))) or not isinstance(type_id, (str, type(None))):
+            return None
+        if uid is not None and "$" in uid:
+            return None
+        return ("ref", uid, type_id, ds_id)
+    if isinstance(ref, str):
+        return None if ("$" in ref or "[[" in ref) else ("name", ref, ds_id)
+    if ref is None:
+        return ("none", ds_id)
+    return None
+
+
 def builtin_grafana_source() -> DataSource:
     """The built-in ``-- Grafana --`` data source (uid ``grafana``): random walks, like Grafana's."""
     return DataSource(
@@ -331,6 +349,8 @@ class DataSourceService:
         scope = Scope.from_json(body.get("scopedVars"), body.get("variables"))
         items: list[QueryItem] = []
         seen: set[str] = set()
+        # a dashboard's batch names the same data source in every query: look each one up once
+        resolved: dict[tuple[Any, ...], tuple[DataSource | None, str | None]] = {}
         for i, q in enumerate(queries):
             if not isinstance(q, dict):
                 raise AppError.bad_request("bad request data: every query must be an object")
@@ -346,7 +366,13 @@ class DataSourceService:
                 if q.get("scopedVars")
                 else scope
             )
-            ds, special = await self.resolve(org_id, q.get("datasource"), q.get("datasourceId"), q_scope)
+            key = _resolve_key(q.get("datasource"), q.get("datasourceId"))
+            if key is not None and key in resolved and not q.get("scopedVars"):
+                ds, special = resolved[key]
+            else:
+                ds, special = await self.resolve(org_id, q.get("datasource"), q.get("datasourceId"), q_scope)
+                if key is not None and not q.get("scopedVars"):
+                    resolved[key] = (ds, special)
             items.append(self._item(ref_id, q, tr, ds, special))
         return items, scope
 
