@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck bench venv clean smoke build dist
+.PHONY: run test lint fmt typecheck bench chaos venv clean smoke build dist
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "python3-venv is missing: sudo apt-get install -y python3-venv"; exit 1; }
@@ -61,6 +61,11 @@ typecheck: $(STAMP)
 ## bench: throughput, latency and memory against a bare Starlette floor measured in the same run
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## chaos: 3 replicas behind HAProxy under load while replicas, PostgreSQL and Redis fail; report in
+## bench/results/chaos.md (the short form runs in `make test`: tests/test_chaos_short.py)
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
 
 smoke: $(STAMP)
 	$(BIN)/python ../shared/checks/contract_smoke.py $(BIN)/vigil

@@ -1017,7 +1017,11 @@ class Battery:
                 if at < wall0:
                     continue
                 seen.setdefault((a["labels"]["alertname"], a["status"], round(at, 1)), []).append(d)
-        dup_keys = {k: len(v) - 1 for k, v in seen.items() if len(v) > 1}
+        # duplicated: one state change notified by distinct notifications (two claims: never allowed);
+        # redelivered: the same notification (same X-Vigil-Notification-Id) received twice, the
+        # documented at-least-once case of a sender stopped in the middle of its HTTP send
+        dup_keys = {k: len({d.notification_id for d in v}) - 1 for k, v in seen.items() if len(v) > 1}
+        redelivered = {k: len(v) - len({d.notification_id for d in v}) for k, v in seen.items() if len(v) > 1}
         missing = [k for k in expected if k not in seen]
         unexpected = [k for k in seen if k not in expected]
         ids = Counter(d.notification_id for d in rec.got)
@@ -1038,8 +1042,9 @@ class Battery:
             failed = [o for o in outs if o.result != "ok"]
             by_cause = Counter(o.result for o in failed)
             by_op = Counter(o.op for o in failed)
-            recovery = 0.0
+            recovery = last_seen = 0.0
             if failed:
+                last_seen = max(0.0, max(o.end for o in failed) - lo)
                 last_fail = max(o.start for o in failed)
                 later_ok = [o.start for o in outs if o.result == "ok" and o.start > last_fail]
                 recovery = max(0.0, (min(later_ok) if later_ok else hi) - lo)
@@ -1080,6 +1085,7 @@ class Battery:
                     if lats
                     else None,
                     "recovery_s": round(recovery, 2),
+                    "last_failure_seen_s": round(last_seen, 2),
                     "all_replicas_healthy_after_s": healthy_after,
                     "haproxy_min_replicas_up": min_up,
                     "sessions_lost": len(lost_users),
@@ -1087,6 +1093,9 @@ class Battery:
                     "writes_lost": len(lost),
                     "notifications_expected": len(exp_w),
                     "notifications_missing": sum(1 for k in missing if lo <= expected[k] < hi),
+                    "notifications_redelivered": sum(
+                        n for k, n in redelivered.items() if k in expected and lo <= expected[k] < hi
+                    ),
                     "notifications_duplicated": sum(
                         n for k, n in dup_keys.items() if k in expected and lo <= expected[k] < hi
                     ),
@@ -1135,6 +1144,7 @@ class Battery:
                 "delivered_state_changes": sum(1 for k in expected if k in seen),
                 "missing": len(missing),
                 "duplicated": sum(n for k, n in dup_keys.items() if k in expected),
+                "redelivered": sum(n for k, n in redelivered.items() if k in expected),
                 "unexpected": len(unexpected),
                 "repeated_notification_ids": sum(n - 1 for n in ids.values() if n > 1),
                 "missing_items": [list(k) for k in missing],
@@ -1147,7 +1157,8 @@ class Battery:
                             for d in seen[k]
                         ],
                     }
-                    for k in dup_keys
+                    for k in seen
+                    if len(seen[k]) > 1
                 ],
                 "unexpected_items": [list(k) for k in unexpected],
             },
@@ -1256,6 +1267,7 @@ def verdict(runs: list[dict[str, Any]]) -> dict[str, Any]:
             r["sessions"]["logged_in_cookies_refused_during_run"] + r["sessions"]["dead_at_end"] for r in runs
         ),
         "notifications_duplicated": sum(r["notifications"]["duplicated"] for r in runs),
+        "notifications_redelivered": sum(r["notifications"]["redelivered"] for r in runs),
         "notifications_missing": sum(r["notifications"]["missing"] for r in runs),
         "notifications_unexpected": sum(r["notifications"]["unexpected"] for r in runs),
         "all_replicas_healthy_at_end": all(
@@ -1308,7 +1320,8 @@ COUNTING = """\
 
 - A request belongs to the window (fault injection to the next injection) in which it ended.
 - *recovery*: from the injection to the start of the first successful request after which no
-  request in the window failed (0 when nothing failed).
+  request started in the window failed (0 when nothing failed). *last failure seen*: from the
+  injection to the moment the last failed request ended (a timeout ends 5 s after it started).
 - *all replicas healthy after*: from the injection until every replica answers 200 on
   `/api/health` and HAProxy has all three UP again (sampled every 200 ms).
 - *sessions lost*: virtual users whose logged-in cookie was answered 401 (each then logs in
@@ -1327,6 +1340,7 @@ TABLE_HEAD = [
     "failed",
     "failed by cause",
     "recovery (s)",
+    "last failure seen (s)",
     "all replicas healthy after (s)",
     "sessions lost",
     "writes acked / lost",
@@ -1361,7 +1375,10 @@ def markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
         "|---|---|",
         f"| acknowledged writes lost | **{v['acknowledged_writes_lost']}** |",
         f"| sessions lost (a logged-in cookie answered 401) | **{v['sessions_lost']}** |",
-        f"| notifications duplicated | **{v['notifications_duplicated']}** |",
+        f"| notifications duplicated (two notifications for one state change) "
+        f"| **{v['notifications_duplicated']}** |",
+        f"| notifications redelivered (one notification received twice: sender stopped mid-send, "
+        f"same X-Vigil-Notification-Id) | {v['notifications_redelivered']} |",
         f"| notifications missing | **{v['notifications_missing']}** |",
         f"| notifications for no recorded state change | {v['notifications_unexpected']} |",
         f"| every replica healthy at the end | {'yes' if v['all_replicas_healthy_at_end'] else '**no**'} |",
@@ -1383,6 +1400,7 @@ def markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
             f"the run, {s['dead_at_end']} of {s['checked_at_end']} sessions dead at the end.",
             f"Notifications: {n['state_changes_recorded']} state changes recorded, "
             f"{n['delivered_state_changes']} delivered, {n['duplicated']} duplicated, "
+            f"{n['redelivered']} redelivered, "
             f"{n['missing']} missing, {n['unexpected']} unexpected ({n['deliveries']} webhook deliveries).",
             "",
             _row(TABLE_HEAD),
@@ -1391,6 +1409,11 @@ def markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
         for row in run["faults"]:
             causes = ", ".join(f"{k} {v}" for k, v in row["failed_by_cause"].items()) or "-"
             healthy = row["all_replicas_healthy_after_s"]
+            again = (
+                f" (+{row['notifications_redelivered']} redelivered)"
+                if row["notifications_redelivered"]
+                else ""
+            )
             out.append(
                 _row(
                     [
@@ -1399,10 +1422,11 @@ def markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
                         row["requests_failed"],
                         causes,
                         f"{row['recovery_s']:.2f}",
+                        f"{row['last_failure_seen_s']:.2f}",
                         "-" if healthy is None else f"{healthy:.1f}",
                         row["sessions_lost"],
                         f"{row['writes_acknowledged']} / {row['writes_lost']}",
-                        f"{row['notifications_expected']} / {row['notifications_duplicated']} / "
+                        f"{row['notifications_expected']} / {row['notifications_duplicated']}{again} / "
                         f"{row['notifications_missing']}",
                         row["latency_ok_p99_ms"],
                     ]
@@ -1431,6 +1455,11 @@ async def run_all(
     for binary in ("haproxy", "redis-server"):
         which(binary)
     timing = SHORT if short else FULL
+    timing = Timing(
+        steady=float(os.environ.get("CHAOS_STEADY", timing.steady)),
+        observe=float(os.environ.get("CHAOS_OBSERVE", timing.observe)),
+        down=float(os.environ.get("CHAOS_DOWN", timing.down)),
+    )
     started = now()
     load_before = os.getloadavg()[0]
     runs = []
@@ -1482,7 +1511,7 @@ async def run_all(
 
 
 def print_summary(result: dict[str, Any]) -> None:
-    cols = ["ok", "failed", "recovery_s", "healthy_s", "sess_lost", "w_acked", "w_lost"]
+    cols = ["ok", "failed", "recovery_s", "last_fail", "healthy_s", "sess_lost", "w_acked", "w_lost"]
     cols += ["n_exp", "n_dup", "n_miss"]
     for run in result["runs"]:
         print(
@@ -1496,6 +1525,7 @@ def print_summary(result: dict[str, Any]) -> None:
                 row["requests_ok"],
                 row["requests_failed"],
                 f"{row['recovery_s']:.2f}",
+                f"{row['last_failure_seen_s']:.2f}",
                 "-" if healthy is None else f"{healthy:.2f}",
                 row["sessions_lost"],
                 row["writes_acknowledged"],
