@@ -100,5 +100,5 @@ async def search_route(request: Request, who: Identity = Depends(identity)) -> R
     q = parse_query(request)
     s = services(request)
     async with s.db.read() as conn:
-        access = await load_access(conn, who)
+        access = await load_access(conn, who, teams_in_sql=True)
         return json_response(await search(conn, access, q))

@@ -49,8 +49,10 @@ class ChangeBus:
         self._polling: asyncio.Future[None] | None = None  # the poll running now
         self._next_poll: asyncio.Future[None] | None = None  # the one that starts after it
         self._poll_task: asyncio.Future[None] | None = None
-        self._direct: AsyncConnection | None = None  # PostgreSQL: kept for the poll (_fetch_new)
+        self._direct: Any = None  # PostgreSQL: an asyncpg connection kept for the poll (_fetch_new)
         self._direct_stmt: Any = None
+        self._direct_busy = False
+        self._direct_retry_at = 0.0
         self.started = False
 
     def subscribe(self, topic: str, handler: Handler) -> None:
@@ -107,7 +109,9 @@ class ChangeBus:
         if self._direct is not None:
             conn, self._direct, self._direct_stmt = self._direct, None, None
             with contextlib.suppress(Exception):
-                await conn.close()
+                await conn.close(timeout=2)
+            if not conn.is_closed():
+                conn.terminate()
 
     async def poll(self) -> int:
         """Deliver new changes (every replica's, ours included); returns how many were delivered."""
@@ -135,26 +139,46 @@ class ChangeBus:
         return delivered
 
     async def _fetch_new(self) -> list[Any]:
-        if self.db.dialect == "postgresql":
+        direct = (
+            self.db.dialect == "postgresql"
+            and not self._direct_busy  # one query at a time on the connection (a direct poll() call)
+            and self.clock.monotonic() >= self._direct_retry_at
+        )
+        if direct:
+            self._direct_busy = True
             try:
                 return await self._fetch_new_asyncpg()
             except Exception as exc:  # the connection broke: the pool's path reports or recovers
                 log.debug("change bus: direct read failed (%s); reading through the pool", exc)
+                self._direct_retry_at = self.clock.monotonic() + 1.0
                 await self._close_direct()
+            finally:
+                self._direct_busy = False
         async with self.db.read() as conn:
             return list((await conn.execute(_NEW_CHANGES, {"floor": self._floor})).all())
 
     async def _fetch_new_asyncpg(self) -> list[Any]:
-        """PostgreSQL: the poll runs on a connection of the pool's that the bus keeps, as a prepared
-        statement of asyncpg's own: about 30 µs a poll instead of about 400 µs through SQLAlchemy, which
-        matters since ``sync`` polls in front of cached reads."""
+        """PostgreSQL: the poll runs as a prepared statement of asyncpg's own on a connection the
+        bus keeps (outside the pool, opened with the pool's settings): about 30 µs a poll instead of
+        about 400 µs through SQLAlchemy, which matters since ``sync`` polls in front of cached reads."""
         if self._direct_stmt is None:
-            conn = await self.db.engine.connect()
+            import asyncpg
+
+            engine = self.db.engine
+            _, opts = engine.dialect.create_connect_args(engine.url)
+            for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+                opts.pop(sqlalchemy_only, None)
+            o = self.db.options
+            conn = await asyncpg.connect(
+                **opts,
+                timeout=o.connect_timeout,
+                command_timeout=o.query_timeout,
+                server_settings={"jit": "off"},
+            )
             try:
-                raw: Any = (await conn.get_raw_connection()).driver_connection
-                self._direct_stmt = await raw.prepare(_NEW_CHANGES_SQL)
+                self._direct_stmt = await conn.prepare(_NEW_CHANGES_SQL)
             except BaseException:
-                await conn.close()
+                conn.terminate()
                 raise
             self._direct = conn
         return list(await self._direct_stmt.fetch(self._floor))
@@ -162,10 +186,7 @@ class ChangeBus:
     async def _close_direct(self) -> None:
         conn, self._direct, self._direct_stmt = self._direct, None, None
         if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            with contextlib.suppress(Exception):
-                await conn.close()
+            conn.terminate()
 
     async def sync(self) -> None:
         """Return once every change committed before this call, on any replica, was delivered here:
