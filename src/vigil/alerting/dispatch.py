@@ -23,7 +23,7 @@ from vigil.alerting.decisions import SentEntry, needs_update, next_flush
 from vigil.alerting.labels import public
 from vigil.alerting.metrics import AlertingMetrics
 from vigil.alerting.models import Rule
-from vigil.alerting.nflog import NotificationLog
+from vigil.alerting.nflog import Claimed, NotificationLog
 from vigil.alerting.notifyconfig import NotifyConfig
 from vigil.alerting.silences import Silences
 from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
@@ -248,10 +248,10 @@ class Dispatcher:
 
     # -- flush (any replica) -------------------------------------------------------------------
 
-    async def flush(self, group_id: int) -> list[int]:
-        """Flush one due group: returns the ids of the notifications this replica claimed."""
+    async def flush(self, group_id: int) -> list[Claimed]:
+        """Flush one due group: returns the notifications this replica claimed."""
 
-        async def body(conn: AsyncConnection) -> list[int] | None:
+        async def body(conn: AsyncConnection) -> list[Claimed] | None:
             now = now_ms(self.clock)
             grow = (await conn.execute(select(g).where(g.c.id == group_id))).first()
             if grow is None:
@@ -303,7 +303,7 @@ class Dispatcher:
             firing = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] == "firing")
             resolved = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] != "firing")
             sent = loads(gr["sent"], {})
-            claimed: list[int] = []
+            claimed: list[Claimed] = []
             deleted: set[int] = set()
             repeat = float(opts.get("repeat_interval", routing.DEFAULT_REPEAT_INTERVAL))
             if not muted:
@@ -312,6 +312,8 @@ class Dispatcher:
                     log.warning(
                         "receiver %r of org %s has no contact point; alerts not sent", gr["receiver"], org_id
                     )
+                # Integrations with an earlier notification still pending: this one queues behind.
+                queued = await self.nflog.pending_integrations(conn, group_id) if integrations else set()
                 for integ in integrations:
                     prev = sent.get(integ.uid)
                     entry = (
@@ -348,7 +350,7 @@ class Dispatcher:
                         alerts,
                         self.root_url,
                     )
-                    nid = await self.nflog.claim(
+                    claim = await self.nflog.claim(
                         conn,
                         claim_key=f"{gr['hash']}:{seq}:{integ.uid}",
                         org_id=org_id,
@@ -359,9 +361,10 @@ class Dispatcher:
                         firing=sum(1 for a in alerts if a["status"] == "firing"),
                         resolved=sum(1 for a in alerts if a["status"] != "firing"),
                         now=now,
+                        ordered=integ.uid in queued,
                     )
-                    if nid is not None:
-                        claimed.append(nid)
+                    if claim is not None:
+                        claimed.append(claim)
                 # Resolved alerts that were seen by this flush are done with.
                 deleted = {int(mm["id"]) for mm, _ in visible if mm["status"] != "firing"}
                 if deleted:
@@ -395,9 +398,9 @@ class Dispatcher:
             async with self._sem:
                 claimed = await self.flush(group_id)
                 if claimed and self.after_claim is not None:
-                    await self.after_claim(claimed)
+                    await self.after_claim([c.id for c in claimed])
                 if claimed:
-                    await self.nflog.deliver(claimed)
+                    await self.nflog.deliver_claimed(claimed)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -34,6 +35,17 @@ ORDER_RETRY_MS = 300
 def backoff_ms(attempts: int) -> int:
     """Delay before attempt ``attempts + 1``: 1 s, 2 s, 4 s … capped at 60 s."""
     return int(min(60.0, 2 ** max(0, attempts - 1)) * 1000)
+
+
+@dataclass
+class Claimed:
+    """A notification claimed by this replica's flush: its id, the row's fields the send needs,
+    its integration, and whether an earlier one of its group and integration is still pending."""
+
+    id: int
+    row: dict[str, Any]
+    integration: Integration
+    ordered: bool
 
 
 class NotificationLog:
@@ -72,41 +84,67 @@ class NotificationLog:
         firing: int,
         resolved: int,
         now: int,
-    ) -> int | None:
-        result = await conn.execute(
-            insert_ignore(
-                self.db.dialect,
-                t,
-                {
-                    "claim_key": claim_key,
-                    "org_id": org_id,
-                    "group_id": group_id,
-                    "seq": seq,
-                    "receiver": integration.name,
-                    "integration_uid": integration.uid,
-                    "integration_type": integration.type,
-                    "status": "pending",
-                    "payload": dumps(data),
-                    "firing": firing,
-                    "resolved": resolved,
-                    "claimed_by": self.instance,
-                    "lease_until": now + self.lease_ms,
-                    "attempts": 0,
-                    "last_error": "",
-                    "created": now,
-                    "sent_at": 0,
-                    "sent_by": "",
-                },
-            )
+        ordered: bool = False,
+    ) -> Claimed | None:
+        """Insert the claim; returns it when this transaction won it (None: another replica did).
+        ``ordered``: an earlier notification of the group to this integration is still pending."""
+        values: dict[str, Any] = {
+            "claim_key": claim_key,
+            "org_id": org_id,
+            "group_id": group_id,
+            "seq": seq,
+            "receiver": integration.name,
+            "integration_uid": integration.uid,
+            "integration_type": integration.type,
+            "status": "pending",
+            "payload": dumps(data),
+            "firing": firing,
+            "resolved": resolved,
+            "claimed_by": self.instance,
+            "lease_until": now + self.lease_ms,
+            "attempts": 0,
+            "last_error": "",
+            "created": now,
+            "sent_at": 0,
+            "sent_by": "",
+        }
+        stmt = insert_ignore(self.db.dialect, t, values)
+        if self.db.dialect != "mysql":
+            stmt = stmt.returning(t.c.id)
+        result = await conn.execute(stmt)
+        if self.db.dialect == "mysql":
+            if result.rowcount != 1:
+                self.metrics.notifications_deduplicated.inc()
+                return None
+            nid = int(result.lastrowid)
+        else:
+            row = result.first()  # RETURNING id: a row only when this insert won the claim
+            if row is None:
+                self.metrics.notifications_deduplicated.inc()
+                return None
+            nid = int(row[0])
+        return Claimed(nid, {**values, "id": nid, "group_id": group_id}, integration, ordered)
+
+    async def pending_integrations(self, conn: AsyncConnection, group_id: int) -> set[str]:
+        """The integrations with a notification of this group still pending (inside the flush)."""
+        rows = await conn.execute(
+            select(t.c.integration_uid).where(t.c.group_id == group_id, t.c.status == "pending").distinct()
         )
-        if result.rowcount != 1:
-            self.metrics.notifications_deduplicated.inc()
-            return None
-        row = (await conn.execute(select(t.c.id).where(t.c.claim_key == claim_key))).one()
-        return int(row[0])
+        return {str(r[0]) for r in rows}
 
     async def deliver(self, ids: list[int]) -> None:
         await asyncio.gather(*(self._attempt(i) for i in ids))
+
+    async def deliver_claimed(self, claims: list[Claimed]) -> None:
+        """Deliver notifications this replica has just claimed and committed, from what the flush
+        already holds (no re-read); one queued behind an earlier pending notification of its group
+        and integration takes the checked path."""
+        await asyncio.gather(
+            *(
+                self._attempt(c.id) if c.ordered else self._send_and_record(c.id, c.row, c.integration)
+                for c in claims
+            )
+        )
 
     async def _attempt(self, nid: int) -> None:
         async with self.db.read() as conn:
@@ -121,6 +159,9 @@ class NotificationLog:
         if await self._earlier_pending(m):
             return
         integ = await self.config.integration(m["integration_uid"])
+        await self._send_and_record(nid, m, integ)
+
+    async def _send_and_record(self, nid: int, m: Any, integ: Integration | None) -> None:
         error: DeliveryError | None = None
         if integ is None:
             error = DeliveryError("the contact point was deleted", permanent=True)

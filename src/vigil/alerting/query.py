@@ -31,17 +31,69 @@ class QueryRunner(Protocol):
     async def run(self, org_id: int, data: list[dict[str, Any]], now_ms: int) -> dict[str, RefResult]: ...
 
 
-class DataSourceRunner:
-    """Runs rule queries through ``DataSourceService.evaluate_rule_queries``."""
+TOPIC = "alerting.datasources"
+# Writes that change how a rule's data source reference resolves (any column of any record:
+# uid, name, type and the default flag all take part).
+WATCHED = ("data_source",)
 
-    def __init__(self, datasources: Any) -> None:
+
+class DataSourceRunner:
+    """Runs rule queries through ``DataSourceService.evaluate_rule_queries``.
+
+    With a database and a change bus, the data-source records the rules name are cached per
+    replica: a write to the ``data_source`` table records a change on the bus in its own
+    transaction, and every replica drops its cache when it hears of it (its own at the commit,
+    the others at their next bus poll). Without a running bus every evaluation reads the record."""
+
+    def __init__(self, datasources: Any, db: Any = None, bus: Any = None) -> None:
         self.datasources = datasources
+        self.bus = bus
+        self._records: dict[tuple[int, str | None, str | None], tuple[Any, str | None]] = {}
+        self._generation = 0
+        self.hits = 0
+        self.misses = 0
+        if db is not None and bus is not None:
+            db.watch_writes(WATCHED, self._record_change)
+            bus.subscribe(TOPIC, self._on_change)
+
+    @property
+    def caching(self) -> bool:
+        return self.bus is not None and bool(self.bus.started)
+
+    async def _record_change(self, conn: Any, hits: frozenset[str]) -> Any:
+        await self.bus.publish(TOPIC, "", conn)
+
+        async def after_commit() -> None:
+            await self.bus.deliver_local(TOPIC, "")
+
+        return after_commit
+
+    def _on_change(self, *_: Any) -> None:
+        self._generation += 1
+        self._records.clear()
+
+    async def resolve(self, org_id: int, ref: dict[str, Any]) -> tuple[Any, str | None]:
+        from vigil.datasources.variables import Scope
+
+        key = (org_id, ref.get("uid"), ref.get("type"))
+        if self.caching:
+            found = self._records.get(key)
+            if found is not None:
+                self.hits += 1
+                return found
+        generation = self._generation
+        self.misses += 1
+        result: tuple[Any, str | None] = await self.datasources.resolve(org_id, ref, None, Scope())
+        # Not kept when a change arrived while reading: the record read may predate it.
+        if self.caching and generation == self._generation:
+            self._records[key] = result
+        return result
 
     async def run(self, org_id: int, data: list[dict[str, Any]], now_ms: int) -> dict[str, RefResult]:
         from vigil.datasources.expressions import Number
 
         try:
-            raw = await self.datasources.evaluate_rule_queries(org_id, data, now_ms)
+            raw = await self.datasources.evaluate_rule_queries(org_id, data, now_ms, resolver=self.resolve)
         except AppError as exc:
             return {str(q.get("refId")): RefResult(error=exc.message) for q in data}
         out: dict[str, RefResult] = {}

@@ -29,6 +29,24 @@ LEASE_PREFIX = "alerting/group/"
 RELOAD_EVERY = 30.0
 
 
+LOAD_BATCH = 500  # rules whose stored states one query reads
+
+
+class _StoredLoader:
+    """One read of the stored states of a batch of rules, shared by the groups of the batch (the
+    first group to need it runs it; a failed read fails those groups' evaluations this tick)."""
+
+    def __init__(self, instances: Any, uids: list[str]) -> None:
+        self.instances = instances
+        self.uids = uids
+        self._task: asyncio.Future[dict[str, dict[str, Any]]] | None = None
+
+    async def get(self) -> dict[str, dict[str, Any]]:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self.instances.load(self.uids))
+        return await asyncio.shield(self._task)
+
+
 class Scheduler:
     def __init__(self, svc: AlertingService, concurrency: int = 64) -> None:
         self.svc = svc
@@ -141,7 +159,11 @@ class Scheduler:
             del self.last_tick[key]
 
     def _start_due(self, keys: set[str], t: int, acquired: set[str]) -> None:
-        """Start the evaluations due at ``t`` (and of just-acquired groups), once per group and tick."""
+        """Start the evaluations due at ``t`` (and of just-acquired groups), once per group and tick.
+
+        The stored states of the started groups' rules are read in batches (one query for up to
+        ``LOAD_BATCH`` rules, shared by their groups) rather than one query per group."""
+        starting: list[RuleGroup] = []
         for key in sorted(keys):
             g = self.groups.get(key)
             if g is None or self.last_tick.get(key) == t:
@@ -154,8 +176,20 @@ class Scheduler:
                 self.svc.metrics.evaluations_skipped.inc()
                 continue
             self.last_tick[key] = t
-            task = asyncio.create_task(self._evaluate_group(g, t), name=f"vigil-eval-{key}")
-            self.running[key] = task
+            starting.append(g)
+        batch: list[RuleGroup] = []
+        size = 0
+        for g in starting:
+            batch.append(g)
+            size += len(g.rules)
+            if size >= LOAD_BATCH or g is starting[-1]:
+                loader = _StoredLoader(self.svc.instances, [r.uid for b in batch for r in b.rules])
+                for bg in batch:
+                    task = asyncio.create_task(
+                        self._evaluate_group(bg, t, loader), name=f"vigil-eval-{bg.key}"
+                    )
+                    self.running[bg.key] = task
+                batch, size = [], 0
 
     async def release_all(self) -> None:
         if self.svc.ha_mode == "shard" and self.owned:
@@ -166,14 +200,17 @@ class Scheduler:
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    async def _evaluate_group(self, g: RuleGroup, t: int) -> None:
+    async def _evaluate_group(self, g: RuleGroup, t: int, loader: _StoredLoader | None = None) -> None:
         svc = self.svc
         async with self._sem:
             try:
                 active = [r for r in g.rules if not r.is_paused]
                 if not active:
                     return
-                stored = await svc.instances.load([r.uid for r in active])
+                if loader is not None:
+                    stored = await loader.get()
+                else:
+                    stored = await svc.instances.load([r.uid for r in active])
                 for rule in active:
                     await self._evaluate_rule(rule, stored.get(rule.uid, {}), t)
             except asyncio.CancelledError:

@@ -13,6 +13,7 @@ import logging
 import os
 import ssl
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ class QueryItem:
     ds: DataSource | None = None
     is_expression: bool = False
     builtin: str | None = None
+
+
+# (org id, {"uid", "type"}) -> (record, special): how a rule's data source reference is resolved.
+RuleResolver = Callable[[int, dict[str, Any]], Awaitable[tuple[DataSource | None, str | None]]]
 
 
 @dataclass
@@ -497,13 +502,18 @@ class DataSourceService:
     # -- alerting -------------------------------------------------------------------------------
 
     async def evaluate_rule_queries(
-        self, org_id: int, data: list[dict[str, Any]], now: int | None = None
+        self,
+        org_id: int,
+        data: list[dict[str, Any]],
+        now: int | None = None,
+        resolver: RuleResolver | None = None,
     ) -> dict[str, RuleResult]:
         """Run an alert rule's ``data`` (Grafana's AlertQuery list) at ``now`` (epoch ms).
 
         Each entry: ``{refId, relativeTimeRange: {from: s, to: s}, datasourceUid, model}``;
         ``datasourceUid`` ``__expr__`` marks an expression. Returns refId → values (expression
         Numbers/Series) or an error. Raises AppError(404) when a data source is missing.
+        ``resolver`` stands in for ``resolve`` (the alerting engine's per-replica record cache).
         """
         now_value = now if now is not None else now_ms(self.clock)
         items: list[QueryItem] = []
@@ -516,7 +526,10 @@ class DataSourceService:
             tr = TimeRange(now_value - frm * 1000, now_value - to * 1000)
             uid = entry.get("datasourceUid") or (model.get("datasource") or {}).get("uid")
             ref = {"uid": uid, "type": (model.get("datasource") or {}).get("type")}
-            ds, special = await self.resolve(org_id, ref, None, Scope())
+            if resolver is not None:
+                ds, special = await resolver(org_id, ref)
+            else:
+                ds, special = await self.resolve(org_id, ref, None, Scope())
             model.setdefault("intervalMs", 1000)
             model.setdefault("maxDataPoints", 43200)
             items.append(self._item(ref_id, model, tr, ds, special))
