@@ -125,6 +125,9 @@ ANNOTATION_PIXELS_JS = """
 """
 
 
+XSS_TEXT = '<img src=x onerror="window.__xss=1"> rollback'
+
+
 def test_annotations_are_drawn_on_time_series(browser: Any, auth_state: Any, stack: dict[str, Any]) -> None:
     vigil, td = stack["vigil"], stack["td"]
     now = int(time.time() * 1000)
@@ -164,6 +167,12 @@ def test_annotations_are_drawn_on_time_series(browser: Any, auth_state: Any, sta
         "/api/annotations",
         {"dashboardUID": "feat-anno", "panelId": 2, "time": t_two, "text": "only on panel two"},
     )
+    # markup in an annotation's text stays text
+    vigil.call(
+        "POST",
+        "/api/annotations",
+        {"dashboardUID": "feat-anno", "panelId": 1, "time": t_two, "text": XSS_TEXT},
+    )
     # an organisation-wide annotation (no dashboard) is not this dashboard's: not shown
     vigil.call("POST", "/api/annotations", {"time": t_all + 60_000, "text": "org-wide", "tags": ["org"]})
 
@@ -178,8 +187,11 @@ def test_annotations_are_drawn_on_time_series(browser: Any, auth_state: Any, sta
         page.screenshot(path=str(ARTIFACTS / "dashboard-annotations.png"), full_page=True)
         # batched queries answer as if asked alone: TestData names the series after the refId
         assert legend_names(page, 1) == ["A-series"]
-        assert [m["time"] for m in one] == [t_all]
+        assert [m["time"] for m in one] == [t_all, t_two]
         assert "deploy v1.2" in one[0]["title"] and "deploy" in one[0]["title"]
+        assert XSS_TEXT in one[1]["title"]
+        assert page.evaluate("window.__xss") is None
+        assert page.locator(".panel img").count() == 0
         assert sorted(m["time"] for m in two) == [t_all, t_two]
         assert any("only on panel two" in m["title"] for m in two)
         for markers in (one, two):
