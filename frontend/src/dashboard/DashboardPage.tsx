@@ -76,6 +76,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
     (async () => {
       let d: Dashboard;
       let m: Meta;
+      const dsLoading = loadDataSources(); // alongside the dashboard, not after it
       try {
         if (uid) {
           const res = await api.get(`/api/dashboards/uid/${encodeURIComponent(uid)}`);
@@ -97,7 +98,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
         if (!cancelled) setError(e instanceof ApiError && e.status === 404 ? "Dashboard not found" : errorMessage(e));
         return;
       }
-      const [dsList] = await Promise.all([loadDataSources(), resolveLibraryPanels(d)]);
+      const [dsList] = await Promise.all([dsLoading, resolveLibraryPanels(d)]);
       if (cancelled) return;
       const q = new URLSearchParams(location.search);
       const r: RawRange = { from: q.get("from") || String(d.time?.from || "now-6h"), to: q.get("to") || String(d.time?.to || "now") };

@@ -93,18 +93,14 @@ export async function loadSession(): Promise<void> {
     state.user = null;
   }
   if (state.user) {
-    try {
-      state.settings = await api.get<Settings>("/api/frontend/settings", { quiet401: true });
-    } catch {
-      state.settings = {};
-    }
-    try {
-      const orgs = await api.get<{ orgId: number; role: string }[]>("/api/user/orgs", { quiet401: true });
-      const mine = orgs.find((o) => o.orgId === state.user!.orgId);
-      state.role = mine ? mine.role : "Viewer";
-    } catch {
-      state.role = "Viewer";
-    }
+    // both at once: every page waits for the session before it starts its own requests
+    const [settings, orgs] = await Promise.all([
+      api.get<Settings>("/api/frontend/settings", { quiet401: true }).catch(() => ({}) as Settings),
+      api.get<{ orgId: number; role: string }[]>("/api/user/orgs", { quiet401: true }).catch(() => null),
+    ]);
+    state.settings = settings;
+    const mine = orgs?.find((o) => o.orgId === state.user!.orgId);
+    state.role = mine ? mine.role : "Viewer";
     applyTheme(preferredTheme(state.user.theme), false);
   }
   state.ready = true;
