@@ -12,7 +12,8 @@ Then it prints, and writes to bench/results/content.json:
   filtering on, every folder readable through the default role items) and as an Admin (target p50 <
   20 ms);
 - requests/s of ``GET /api/dashboards/uid/:uid`` with a Viewer's Bearer token, wrk cycling over 1,000
-  dashboards, as a ratio of the floor measured in the same run, in interleaved rounds (target >= 25 %),
+  dashboards, as a ratio of the floor measured in the same run, in interleaved rounds after a 2-second
+  warm-up of each (target >= 25 %),
   with requests per server CPU-second, which depend less on what else the machine is doing.
 
 Environment: VIGIL_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test),
@@ -210,8 +211,10 @@ def latencies(base: str, token: str, paths: list[str]) -> dict[str, Any]:
     }
 
 
-def wrk(url: str, headers: dict[str, str] | None, script: Path | None, pid: int) -> dict[str, Any]:
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+def wrk(
+    url: str, headers: dict[str, str] | None, script: Path | None, pid: int, seconds: int = SECONDS
+) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     for k, v in (headers or {}).items():
         cmd += ["-H", f"{k}: {v}"]
     if script is not None:
@@ -316,6 +319,8 @@ def main() -> int:
             "floor": (floor_url, None, None, floor.pid),
             "get": (f"{base}/api/dashboards/uid/{uids[0]}", bearer, script, vigil.pid),
         }
+        for args in targets.values():  # warm-up, as in bench/run.py: the rounds measure a steady state
+            wrk(*args, seconds=2)
         rounds = []
         for i in range(ROUNDS):
             runs = {name: wrk(*args) for name, args in targets.items()}
