@@ -134,13 +134,20 @@ async def test_an_org_role_change_on_a_is_seen_by_b_at_once_without_a_token_cach
     )
     assert r.status_code == 200, r.text
     user_id = r.json()["id"]
-    await _post(a, f"/api/org/users/{user_id}", {"role": "Editor"}, method="PATCH")
+    await _post(a, f"/api/org/users/{user_id}", {"role": "Admin"}, method="PATCH")
+    team_id = await team_with(a, "workers", user_id)
     ed = basic("ed", "ed-password-1")
     await folder_ok(a.client, ADMIN_AUTH, "Work", uid="work")
+    await _post(a, "/api/folders/work/permissions", {"items": [{"teamId": team_id, "permission": 1}]})
     await save_ok(a.client, ADMIN_AUTH, {"title": "Work", "uid": "work-d"}, folderUid="work")
     assert (await _cached_get(b, "work-d", ed)).json()["meta"]["canSave"] is True
+    # demoted: the team's View item still lets them read, no longer write
     await _post(a, f"/api/org/users/{user_id}", {"role": "Viewer"}, method="PATCH")
-    assert (await _get(b, "work-d", ed)).json()["meta"]["canSave"] is False
+    got = await _get(b, "work-d", ed)
+    assert got.status_code == 200 and got.json()["meta"]["canSave"] is False
+    r = await a.client.delete(f"/api/teams/{team_id}/members/{user_id}", headers=ADMIN_AUTH)
+    assert r.status_code == 200, r.text
+    assert (await _get(b, "work-d", ed)).status_code == 403
 
 
 async def test_a_write_that_rolls_back_or_touches_other_tables_keeps_the_cache(

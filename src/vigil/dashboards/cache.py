@@ -238,13 +238,12 @@ class DashboardReadCache:
         )
 
     async def _load_caller(self, conn: AsyncConnection, who: Identity) -> _Caller:
-        teams: frozenset[int] = frozenset()
-        if who.org_role != "Admin":
-            rows = await conn.execute(
-                select(team_member.c.team_id).where(
-                    and_(team_member.c.user_id == who.user_id, team_member.c.org_id == who.org_id)
-                )
+        # loaded whatever the role: the role is the identity's and may change under a cached caller
+        rows = await conn.execute(
+            select(team_member.c.team_id).where(
+                and_(team_member.c.user_id == who.user_id, team_member.c.org_id == who.org_id)
             )
-            teams = frozenset(int(r[0]) for r in rows)
+        )
+        teams = frozenset(int(r[0]) for r in rows)
         starred = frozenset(await hooks.starred_ids(conn, who.org_id, who.user_id))
         return _Caller(teams=teams, starred=starred)
