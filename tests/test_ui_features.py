@@ -345,7 +345,18 @@ def test_adhoc_filter_reaches_prometheus_as_label_matcher(
         before = legend_names(page, 1)
         assert "prometheus" in before and "vigil" in before, before
         page.click("button[aria-label='Add filter to Filters']")
+        # the key and value fields suggest Prometheus' label names and the label's values
+        wait_true(
+            page,
+            "Array.from(document.querySelectorAll('#adhoc-Filters-keys option'))"
+            ".some(o => o.value === 'job')",
+        )
         page.fill("input[aria-label='Filter key']", "job")
+        wait_true(
+            page,
+            "(() => { const v = Array.from(document.querySelectorAll('#adhoc-Filters-values option'))"
+            ".map(o => o.value); return v.includes('prometheus') && v.includes('vigil'); })()",
+        )
         page.select_option("select[aria-label='Filter operator']", "=")
         page.fill("input[aria-label='Filter value']", "prometheus")
         page.click(".adhoc-new button:has-text('Add')")

@@ -4,6 +4,8 @@ import { api } from "../lib/api";
 import { Icon } from "../lib/icons";
 import { interpolate } from "./variables";
 import { ADHOC_OPERATORS, linkUrl, type LinkContext } from "./features";
+import { resolveDataSource, type DataSource } from "./datasources";
+import type { TimeRange } from "../lib/time";
 
 interface Found {
   uid: string;
@@ -79,12 +81,40 @@ export function DashLinks(props: { links: any[] | undefined; ctx: LinkContext; s
 }
 
 /** An ad-hoc filter variable: its filters as removable chips and a form to add one. */
-export function AdhocPicker(props: { v: any; onChange: () => void }) {
+export function AdhocPicker(props: { v: any; onChange: () => void; datasources?: DataSource[]; range?: TimeRange }) {
   const v = props.v;
   const [adding, setAdding] = useState(false);
   const [key, setKey] = useState("");
   const [op, setOp] = useState("=");
   const [value, setValue] = useState("");
+  const [keys, setKeys] = useState<string[]>([]);
+  const [values, setValues] = useState<string[]>([]);
+  // suggestions from a Prometheus data source: its label names, then the chosen label's values
+  const ds = props.datasources ? resolveDataSource(v.datasource ?? null, props.datasources) : undefined;
+  const prom = ds && /prometheus/.test(ds.type) ? ds : undefined;
+  const span = props.range ? `start=${Math.floor(props.range.from / 1000)}&end=${Math.ceil(props.range.to / 1000)}` : "";
+  const base = prom ? `/api/datasources/proxy/uid/${encodeURIComponent(prom.uid)}/api/v1/` : "";
+  useEffect(() => {
+    if (!adding || !base) return;
+    api
+      .get(`${base}labels?${span}`)
+      .then((r: any) => setKeys((r?.data || []).filter((l: string) => l !== "__name__")))
+      .catch(() => setKeys([]));
+  }, [adding, base]);
+  useEffect(() => {
+    if (!adding || !base || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key)) {
+      setValues([]);
+      return;
+    }
+    const t = setTimeout(() => {
+      api
+        .get(`${base}label/${encodeURIComponent(key)}/values?${span}`)
+        .then((r: any) => setValues((r?.data || []).slice(0, 500)))
+        .catch(() => setValues([]));
+    }, 150);
+    return () => clearTimeout(t);
+  }, [adding, base, key]);
+  const listId = `adhoc-${String(v.name).replace(/[^\w-]/g, "_")}`;
   if (v.hide === 2) return null;
   const filters: any[] = Array.isArray(v.filters) ? v.filters : [];
   const add = () => {
@@ -115,7 +145,12 @@ export function AdhocPicker(props: { v: any; onChange: () => void }) {
       ))}
       {adding ? (
         <span class="adhoc-new">
-          <input class="input" aria-label="Filter key" placeholder="key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+          <input class="input" aria-label="Filter key" placeholder="key" list={`${listId}-keys`} value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+          <datalist id={`${listId}-keys`}>
+            {keys.map((k) => (
+              <option key={k} value={k} />
+            ))}
+          </datalist>
           <select class="input" aria-label="Filter operator" value={op} onChange={(e) => setOp((e.target as HTMLSelectElement).value)}>
             {ADHOC_OPERATORS.map((o) => (
               <option key={o} value={o}>
@@ -127,12 +162,18 @@ export function AdhocPicker(props: { v: any; onChange: () => void }) {
             class="input"
             aria-label="Filter value"
             placeholder="value"
+            list={`${listId}-values`}
             value={value}
             onInput={(e) => setValue((e.target as HTMLInputElement).value)}
             onKeyDown={(e) => {
               if (e.key === "Enter") add();
             }}
           />
+          <datalist id={`${listId}-values`}>
+            {values.map((k) => (
+              <option key={k} value={k} />
+            ))}
+          </datalist>
           <button class="btn btn-primary btn-sm" onClick={add}>
             Add
           </button>

@@ -494,7 +494,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
         <div class="var-bar">
           {vars.map((v: any) =>
             v?.type === "adhoc" ? (
-              <AdhocPicker key={v.name} v={v} onChange={() => onVariableChange(v.name)} />
+              <AdhocPicker key={v.name} v={v} datasources={datasources} range={range} onChange={() => onVariableChange(v.name)} />
             ) : (
               <VariablePicker key={v.name} v={v} error={varErrors[v.name]} onChange={() => onVariableChange(v.name)} />
             ),
