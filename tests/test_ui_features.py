@@ -546,3 +546,66 @@ def test_drag_and_resize_panels_update_gridpos(browser: Any, auth_state: Any, st
         no_errors(watch)
     finally:
         ctx.close()
+
+
+def test_prometheus_annotation_query_marks_its_events(
+    browser: Any, auth_state: Any, stack: dict[str, Any]
+) -> None:
+    if "prom" not in stack:
+        missing("PROMETHEUS MISSING: apt-get install -y prometheus")
+    vigil, prom = stack["vigil"], stack["prom"]
+    ref = {"type": "prometheus", "uid": prom}
+    save(
+        vigil,
+        {
+            "uid": "feat-prom-anno",
+            "title": "Prometheus annotations",
+            "time": {"from": "now-10m", "to": "now"},
+            "annotations": {
+                "list": [
+                    {
+                        "name": "Scrapes",
+                        "datasource": ref,
+                        "enable": True,
+                        "iconColor": "#FF00FF",
+                        # non-zero while Prometheus scrapes itself: one region since it started
+                        "expr": 'up{job="prometheus"}',
+                        "step": "5s",
+                        "titleFormat": "{{job}} is up",
+                        "tagKeys": "job",
+                    },
+                    {
+                        "name": "Never",
+                        "datasource": ref,
+                        "enable": True,
+                        "expr": 'up{job="prometheus"} == 0',
+                    },
+                ]
+            },
+            "panels": [
+                {
+                    "id": 1,
+                    "type": "timeseries",
+                    "title": "up",
+                    "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
+                    "datasource": ref,
+                    "targets": [{"refId": "A", "expr": "up", "datasource": ref}],
+                }
+            ],
+        },
+    )
+    ctx, page, watch = new_page(browser, auth_state)
+    try:
+        page.goto(vigil.url + "/d/feat-prom-anno/x")
+        wait_true(page, "document.querySelectorAll('.panel[data-panel-id=\"1\"] .anno-marker').length > 0")
+        page.wait_for_selector(".panel[data-panel-id='1'] [data-drawn='true']")
+        page.wait_for_timeout(200)
+        markers = page.evaluate(ANNOTATION_PIXELS_JS, 1)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-prometheus-annotations.png"))
+        assert len(markers) == 1, markers
+        (m,) = markers
+        assert "prometheus is up" in m["title"] and "[prometheus]" in m["title"], m
+        assert m["magenta"] > 50, m
+        no_errors(watch)
+    finally:
+        ctx.close()

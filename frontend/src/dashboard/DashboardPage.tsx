@@ -159,7 +159,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
   useEffect(() => {
     if (!dash || !ready) return;
     let cancelled = false;
-    loadAnnotations(dash, range, dash.templating?.list || []).then((r) => {
+    loadAnnotations(dash, range, dash.templating?.list || [], datasources).then((r) => {
       if (!cancelled) setAnnotations(r.items);
     });
     return () => {

@@ -5,6 +5,8 @@ import type { TimeRange } from "../lib/time";
 import { interpolate, currentValues, ALL } from "./variables";
 import { compact, deepCopy, type Dashboard, type GridPos, type Panel } from "./model";
 import { resolveColor } from "./colors";
+import { resolveDataSource, type DataSource } from "./datasources";
+import { decodeFrame, renderLegendFormat } from "./data";
 
 // ---- annotations ---------------------------------------------------------------------------
 
@@ -26,11 +28,67 @@ function isGrafanaSource(ds: any): boolean {
 }
 
 /**
- * The dashboard's enabled annotation queries, run against /api/annotations: the built-in
- * "Annotations & Alerts" (this dashboard's annotations) and Grafana-source queries by tags or
- * by dashboard. Queries on other data sources are skipped (reported in `skipped`).
+ * A Prometheus annotation query (Grafana's behaviour): every series' points with a non-zero value
+ * are events, consecutive ones (one step apart) merged into a region; title and text from
+ * `titleFormat`/`textFormat` ({{label}}), tags from `tagKeys`.
  */
-export async function loadAnnotations(dash: Dashboard, range: TimeRange, vars: any[]): Promise<{ items: Annotation[]; skipped: string[] }> {
+async function prometheusAnnotations(a: any, ds: DataSource, range: TimeRange, vars: any[], color: string): Promise<Annotation[]> {
+  const expr = interpolate(String(a.expr ?? a.target?.expr ?? ""), vars, { dsType: ds.type, range });
+  if (!expr.trim()) return [];
+  const stepS = parseFloat(String(a.step || "60").replace(/s$/, "")) || 60;
+  const stepMs = Math.max(1000, stepS * 1000);
+  const body = {
+    from: String(Math.floor(range.from)),
+    to: String(Math.ceil(range.to)),
+    queries: [{ refId: "Anno", expr, range: true, instant: false, intervalMs: stepMs, maxDataPoints: 11000, datasource: { uid: ds.uid, type: ds.type } }],
+  };
+  let res: any;
+  try {
+    res = await api.post("/api/ds/query", body);
+  } catch (e: any) {
+    res = e?.data;
+  }
+  const out: Annotation[] = [];
+  for (const raw of res?.results?.Anno?.frames || []) {
+    const frame = decodeFrame(raw, "Anno");
+    const time = frame.fields.find((f) => f.type === "time");
+    const value = frame.fields.find((f) => f.type === "number");
+    if (!time || !value) continue;
+    const labels = value.labels || {};
+    const title = a.titleFormat ? renderLegendFormat(String(a.titleFormat), labels) : "";
+    const text = a.textFormat ? renderLegendFormat(String(a.textFormat), labels) : Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(", ");
+    const tags = String(a.tagKeys || "")
+      .split(",")
+      .map((k) => labels[k.trim()])
+      .filter((t): t is string => !!t);
+    let start: number | null = null;
+    let last = 0;
+    const flush = () => {
+      if (start !== null) out.push({ time: start, timeEnd: last, text: title ? `${title}\n${text}` : text, tags, color, panelId: 0, source: a.name || "Annotations" });
+      start = null;
+    };
+    for (let i = 0; i < time.values.length; i++) {
+      const t = Number(time.values[i]);
+      const v = value.values[i];
+      if (v === null || v === undefined || v === 0 || Number.isNaN(v)) {
+        flush();
+        continue;
+      }
+      if (start !== null && t - last > stepMs) flush();
+      if (start === null) start = t;
+      last = t;
+    }
+    flush();
+  }
+  return out;
+}
+
+/**
+ * The dashboard's enabled annotation queries: the built-in "Annotations & Alerts" (this
+ * dashboard's annotations) and Grafana-source queries by tags, from /api/annotations; Prometheus
+ * queries through /api/ds/query. Queries on other data sources are skipped (in `skipped`).
+ */
+export async function loadAnnotations(dash: Dashboard, range: TimeRange, vars: any[], datasources: DataSource[] = []): Promise<{ items: Annotation[]; skipped: string[] }> {
   const items: Annotation[] = [];
   const skipped: string[] = [];
   const list: any[] = dash.annotations?.list || [];
@@ -38,7 +96,13 @@ export async function loadAnnotations(dash: Dashboard, range: TimeRange, vars: a
     list.map(async (a) => {
       if (!a || a.enable === false) return;
       if (!isGrafanaSource(a.datasource)) {
-        skipped.push(a.name || "annotation");
+        let ref = a.datasource;
+        if (typeof ref === "string") ref = interpolate(ref, vars);
+        else if (ref && typeof ref.uid === "string") ref = { ...ref, uid: interpolate(ref.uid, vars) };
+        const ds = resolveDataSource(ref, datasources);
+        if (ds && /prometheus/.test(ds.type)) {
+          items.push(...(await prometheusAnnotations(a, ds, range, vars, resolveColor(a.iconColor || "rgba(0, 211, 255, 1)"))));
+        } else skipped.push(a.name || "annotation");
         return;
       }
       const q = new URLSearchParams({ from: String(Math.floor(range.from)), to: String(Math.ceil(range.to)), limit: String(a.limit || 100) });
