@@ -239,6 +239,8 @@ def test_dashboard_and_panel_links(browser: Any, auth_state: Any, stack: dict[st
                 },
                 {"type": "dashboards", "tags": ["feat-tag"], "title": "Related"},
                 {"type": "link", "title": "Evil", "url": "javascript:alert(document.cookie)"},
+                {"type": "link", "title": "Tabbed", "url": "java\tscript:alert(document.cookie)"},
+                {"type": "link", "title": "Elsewhere", "url": "/\\evil.example/"},
             ],
             "panels": [
                 td_panel(
@@ -270,7 +272,8 @@ def test_dashboard_and_panel_links(browser: Any, auth_state: Any, stack: dict[st
         tagged = page.locator(".dash-link-item").all_inner_texts()
         assert [t.strip() for t in tagged] == ["Target board"]
         # a javascript: URL never becomes a link target
-        assert page.locator(".dash-links a", has_text="Evil").get_attribute("href") is None
+        for name in ("Evil", "Tabbed", "Elsewhere"):
+            assert page.locator(".dash-links a", has_text=name).get_attribute("href") is None, name
         page.screenshot(path=str(ARTIFACTS / "dashboard-links.png"))
         runbook.click()
         page.wait_for_url(lambda u: "/d/feat-target/" in u)

@@ -150,9 +150,11 @@ export function annotationsFor(items: Annotation[] | undefined, panelId: number)
 
 /** Only http(s), mailto and same-site links: never javascript: or data: URLs from a dashboard. */
 export function safeUrl(url: string): string {
-  const u = url.trim();
+  // browsers drop tabs and newlines inside a URL ("java\tscript:" is javascript:) and read "\"
+  // as "/": judge the address the browser will see
+  const u = url.replace(/[\u0000-\u001F\u007F]/g, "").trim();
   if (/^(https?:|mailto:)/i.test(u)) return u;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(u) || u.startsWith("//")) return "";
+  if (/^[a-z][a-z0-9+.-]*:/i.test(u) || /^[\\/][\\/]/.test(u)) return "";
   return u;
 }
 
