@@ -37,3 +37,11 @@ async def cluster_status(request: Request, who: Identity = Depends(server_admin)
             ],
         }
     )
+
+
+@router.get("/api/cluster/evaluations")
+async def cluster_evaluations(request: Request, who: Identity = Depends(server_admin)) -> Response:
+    """Vigil's own: how many times this replica evaluated each rule since it started (rule uid ->
+    count), for checking how the cluster shares the evaluations."""
+    s = services(request)
+    return json_response({"self": s.instance, "evaluations": dict(s.alerting.scheduler.evaluations)})
