@@ -71,14 +71,12 @@ async def test_short_chaos_battery_loses_no_acknowledged_write_no_session_and_no
 
     providers = {r["session_provider"]: r for r in result["runs"]}
     assert set(providers) == {"redis", "database"}
-    stops = 0
     for provider, run in providers.items():
         faults = {row["fault"]: row for row in run["faults"]}
         expected = {"steady", "sigkill", "sigstop", "postgres_restart"}
         if provider == "redis":
             expected |= {"redis_restart", "rolling_restart"}
         assert set(faults) == expected, faults.keys()
-        stops += 2
         # the load was real: writes were acknowledged and alerts changed state in every window
         assert run["writes"]["dashboard_versions_acknowledged"] >= 20, run["writes"]
         assert run["writes"]["annotations_acknowledged"] >= 20, run["writes"]
@@ -99,6 +97,9 @@ async def test_short_chaos_battery_loses_no_acknowledged_write_no_session_and_no
                 assert row["requests_failed"] > 0, row
             assert row["all_replicas_healthy_after_s"] is not None, row
             assert row["recovery_s"] < 30, row
-    # the only repeat allowed: a sender stopped in the middle of its HTTP send delivers that one
-    # notification again under the same X-Vigil-Notification-Id (at-least-once there, documented)
-    assert v["notifications_redelivered"] <= stops, detail
+            # the only repeat allowed: a replica killed or hung after the receiver got a notification
+            # and before it recorded the delivery; a survivor sends it again under the same
+            # X-Vigil-Notification-Id (at-least-once there, documented), one per rule at most
+            if name not in ("sigkill", "sigstop"):
+                assert row["notifications_redelivered"] == 0, (row, detail)
+            assert row["notifications_redelivered"] <= 3, (row, detail)
