@@ -202,3 +202,56 @@ async def test_title_search_on_postgresql_has_a_trigram_index_the_planner_can_us
     assert "ix_dashboard_title_trgm" in plan, plan
     r = await a.client.get("/api/search", params={"query": "MENTS API"}, headers=ADMIN_AUTH)
     assert [h["title"] for h in r.json()] == ["Payments API latency"]
+
+
+async def _search_uids(rep: Replica, headers: dict[str, str], **params: Any) -> list[str]:
+    r = await rep.client.get("/api/search", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return [h["uid"] for h in r.json()]
+
+
+async def test_search_folder_grants_cached_on_b_follow_permission_and_team_changes_on_a_at_once(
+    make_replica: AppFactory, db_url: str
+) -> None:
+    a, b = await make_replica(db_url), await make_replica(db_url)
+    viewer_id, viewer = await caller(a, "viewer")
+    team_id = await team_with(a, "readers", viewer_id)
+    await folder_ok(a.client, ADMIN_AUTH, "Top", uid="top")
+    await folder_ok(a.client, ADMIN_AUTH, "Sub", uid="sub", parentUid="top")
+    await _post(a, "/api/folders/sub/permissions", {"items": []})
+    await save_ok(a.client, ADMIN_AUTH, {"title": "Findable"}, folderUid="sub")
+    expected = ["sub", (await _search_uids(a, ADMIN_AUTH, query="findable"))[0]]
+    assert await _search_uids(b, viewer, query="findable") == expected[1:]  # inherited from Top
+    assert await _search_uids(b, viewer, query="sub") == ["sub"]
+    await _post(a, "/api/folders/top/permissions", {"items": [{"teamId": team_id, "permission": 1}]})
+    assert await _search_uids(b, viewer, query="findable") == expected[1:]
+    r = await a.client.delete(f"/api/teams/{team_id}/members/{viewer_id}", headers=ADMIN_AUTH)
+    assert r.status_code == 200, r.text
+    assert await _search_uids(b, viewer, query="findable") == []
+    assert await _search_uids(b, viewer, query="sub") == []
+    await _post(a, "/api/folders/sub/permissions", {"items": [{"userId": viewer_id, "permission": 1}]})
+    assert await _search_uids(b, viewer, query="findable") == expected[1:]
+    # moved out from under its own item's folder: the dashboard goes with the folder it is in
+    await save_ok(
+        a.client, ADMIN_AUTH, {"title": "Findable", "uid": expected[1]}, folderUid="top", overwrite=True
+    )
+    assert await _search_uids(b, viewer, query="findable") == []
+
+
+async def test_search_without_the_cache_decides_folder_permissions_in_sql(
+    make_replica: AppFactory, db_url: str
+) -> None:
+    rep = await make_replica(db_url, dashboards__read_cache_mb=0)
+    viewer_id, viewer = await caller(rep, "viewer")
+    team_id = await team_with(rep, "readers", viewer_id)
+    await folder_ok(rep.client, ADMIN_AUTH, "Top", uid="top")
+    await folder_ok(rep.client, ADMIN_AUTH, "Sub", uid="sub", parentUid="top")
+    await _post(rep, "/api/folders/sub/permissions", {"items": []})
+    uid = (await save_ok(rep.client, ADMIN_AUTH, {"title": "Findable"}, folderUid="sub"))["uid"]
+    assert await _search_uids(rep, viewer, query="findable") == [uid]
+    await _post(rep, "/api/folders/top/permissions", {"items": [{"teamId": team_id, "permission": 1}]})
+    assert await _search_uids(rep, viewer, query="findable") == [uid]
+    await _post(rep, "/api/folders/top/permissions", {"items": []})
+    assert await _search_uids(rep, viewer, query="findable") == []
+    assert (await _get(rep, uid, viewer)).status_code == 403
+    assert rep.services.dashboard_cache.hits == 0

@@ -101,4 +101,9 @@ async def search_route(request: Request, who: Identity = Depends(identity)) -> R
     s = services(request)
     async with s.db.read() as conn:
         access = await load_access(conn, who, teams_in_sql=True)
-        return json_response(await search(conn, access, q))
+        granted = (
+            None
+            if access.is_org_admin
+            else await s.dashboard_cache.granted_folders(conn, access, q.permission)
+        )
+        return json_response(await search(conn, access, q, granted))

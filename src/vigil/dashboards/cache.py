@@ -3,7 +3,8 @@
 What is kept: for a dashboard, its stored JSON already framed as ``{"dashboard":…,"meta":``, the
 rows its meta is made of (folder, provisioning record, author logins) and every permission item
 that can apply to it (its own and those of its folder and the folder's ancestors); for a caller,
-their teams and starred dashboards. A request then decides the permission in Python (the rules of
+their teams and starred dashboards, and (for ``/api/search``) the folders where they hold a
+permission. A request then decides the permission in Python (the rules of
 ``vigil.dashboards.access``) and sends the cached bytes with the caller's meta, without a query of
 its own.
 
@@ -35,7 +36,15 @@ from vigil.auth.models import ROLE_RANK, Identity
 from vigil.auth.tables import team_member
 from vigil.cluster.bus import ChangeBus
 from vigil.dashboards import hooks
-from vigil.dashboards.access import DASHBOARD, FOLDER, ancestors, folder_tree, included_roles
+from vigil.dashboards.access import (
+    DASHBOARD,
+    FOLDER,
+    Access,
+    ancestors,
+    folder_permissions,
+    folder_tree,
+    included_roles,
+)
 from vigil.dashboards.models import ADMIN, VIEW, Dashboard, plausible_uid
 from vigil.dashboards.tables import dashboard_acl, folder
 from vigil.dashboards.views import _reader_query, dashboard_meta
@@ -112,6 +121,7 @@ class DashboardReadCache:
         self.max_bytes = max_bytes
         self._entries: dict[tuple[int, str], _Entry] = {}
         self._callers: dict[tuple[int, int], _Caller] = {}
+        self._granted: dict[tuple[int, int, str, int], frozenset[str]] = {}
         self._bytes = 0
         self._generation = 0
         self.hits = 0
@@ -147,7 +157,29 @@ class DashboardReadCache:
         self._generation += 1
         self._entries.clear()
         self._callers.clear()
+        self._granted.clear()
         self._bytes = 0
+
+    # -- search -----------------------------------------------------------------------------------
+
+    async def granted_folders(self, conn: AsyncConnection, who: Access, needed: int) -> frozenset[str] | None:
+        """Uids of the folders where the caller holds ``needed`` or more (own items or inherited),
+        for search to filter on; None when the cache is off (search then decides in SQL)."""
+        if not self.enabled:
+            return None
+        await self.bus.sync()
+        key = (who.org_id, who.user_id, who.org_role, needed)
+        found = self._granted.get(key)
+        if found is None:
+            generation = self._generation
+            fresh = Access(who.org_id, who.user_id, who.org_role, [], teams_in_sql=True)
+            perms = await folder_permissions(conn, fresh)
+            found = frozenset(uid for uid, p in perms.items() if p >= needed)
+            if generation == self._generation:
+                if len(self._granted) >= 10_000:
+                    self._granted.clear()
+                self._granted[key] = found
+        return found
 
     # -- reads ------------------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, any_, bindparam, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.dashboards import hooks
@@ -74,6 +75,19 @@ def _granted_folders(access: Access, needed: int) -> Any:
     )
 
 
+class _UidArray(list[str]):
+    """Granted folder uids bound as one PostgreSQL array."""
+
+
+def _among(column: Any, granted: Any) -> ColumnElement[bool]:
+    cond: ColumnElement[bool]
+    if isinstance(granted, _UidArray):
+        cond = column == any_(bindparam("granted_uids", list(granted), type_=ARRAY(String())))
+    else:
+        cond = column.in_(granted)
+    return cond
+
+
 def _in_folders(
     column: ColumnElement[str], org_id: int, uids: set[str] | None, ids: list[int] | None
 ) -> ColumnElement[bool]:
@@ -89,12 +103,25 @@ def _in_folders(
     return or_(*conds)
 
 
-async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[dict[str, Any]]:
+async def search(
+    conn: AsyncConnection, access: Access, q: SearchQuery, granted_uids: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
     """Folders (all of them that match, sorted in Python), then one page of dashboards ordered and
     paged in SQL. Permissions are decided in SQL for both (a recursive CTE over the folder tree),
-    so the cost does not grow with the number of folders the caller may see."""
+    so the cost does not grow with the number of folders the caller may see; or, given
+    ``granted_uids`` (the folders where the caller holds ``q.permission``, from the replica's
+    exact cache, ``DashboardReadCache.granted_folders``), from that list."""
     org_id = access.org_id
-    granted = None if access.is_org_admin else _granted_folders(access, q.permission)
+    granted: Any = None
+    if access.is_org_admin:
+        pass
+    elif granted_uids is not None and conn.dialect.name == "postgresql":
+        # one array parameter (= ANY): binding hundreds of IN parameters costs more than the query
+        granted = _UidArray(sorted(granted_uids))
+    elif granted_uids is not None:
+        granted = sorted(granted_uids)
+    else:
+        granted = select(_granted_folders(access, q.permission).c.uid)
     folder_uids = None
     if q.folder_uids is not None:
         folder_uids = {("" if u in ("general",) else u) for u in q.folder_uids}
@@ -117,7 +144,7 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
         if q.dashboard_uids is not None:
             fconds.append(folder.c.uid.in_(q.dashboard_uids))
         if granted is not None:
-            fconds.append(folder.c.uid.in_(select(granted.c.uid)))
+            fconds.append(_among(folder.c.uid, granted))
         folder_rows = list(
             await conn.execute(
                 select(
@@ -188,7 +215,7 @@ async def search(conn: AsyncConnection, access: Access, q: SearchQuery) -> list[
                 access.grantee(),
             )
         )
-        conds.append(or_(dashboard.c.folder_uid.in_(select(granted.c.uid)), own))
+        conds.append(or_(_among(dashboard.c.folder_uid, granted), own))
     collate_c = conn.dialect.name == "postgresql"
     order = _sort_key(collate_c, dashboard.c.title)
     columns: list[Any] = [
