@@ -6,7 +6,8 @@
    TestData rules, one group each, interval 1 s so a replica saturates) and each replica count
    (default 1 and 3), rule evaluations per second per replica over a window, read from each
    replica's ``vigil_alerting_rule_evaluations_total``, their sum, the share of the due
-   evaluations done, the rules each replica owns, and the 1 -> 3 replica ratio.
+   evaluations done, the rules each replica owns, and the 1 -> 3 replica ratio. The rules of one
+   count are created once on one database: measured with 1 replica, then 2 more join it.
 2. Latency: 3 replicas, pulsing rules (5 s on, 5 s off, evaluated every second), a webhook
    receiver in this process: p50/p99 from the evaluation that changed state (the alert's
    startsAt/endsAt, the evaluation's instant) to the webhook delivered. Target p50 < 100 ms.
@@ -66,6 +67,7 @@ class Cluster:
         self.n = replicas
         self.tmp = tmp
         self.db = "vigil_bench_" + secrets.token_hex(4)
+        self.url = ""
         self.procs: list[tuple[subprocess.Popen[bytes], str]] = []
 
     async def __aenter__(self) -> Cluster:
@@ -73,12 +75,19 @@ class Cluster:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'CREATE DATABASE "{self.db}"')
         await conn.close()
-        url = urlsplit(POSTGRES_URL)._replace(path="/" + self.db).geturl()
-        for i in range(self.n):
+        self.url = urlsplit(POSTGRES_URL)._replace(path="/" + self.db).geturl()
+        await self.add(self.n)
+        return self
+
+    async def add(self, count: int) -> None:
+        """Start ``count`` more replicas on the cluster's database and wait until they are healthy."""
+        new = []
+        for _ in range(count):
+            i = len(self.procs)
             port = free_port()
             env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
             env.update(
-                VIGIL_DATABASE_URL=url,
+                VIGIL_DATABASE_URL=self.url,
                 VIGIL_PATHS_DATA=str(self.tmp / f"r{i}"),
                 VIGIL_SERVER_HTTP_ADDR="127.0.0.1",
                 VIGIL_SERVER_HTTP_PORT=str(port),
@@ -98,8 +107,9 @@ class Cluster:
                 [str(VIGIL), "server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             self.procs.append((proc, f"http://127.0.0.1:{port}"))
+            new.append(self.procs[-1])
         async with httpx.AsyncClient(timeout=5) as c:
-            for proc, base in self.procs:
+            for proc, base in new:
                 deadline = time.monotonic() + 120
                 while True:
                     with contextlib.suppress(httpx.HTTPError):
@@ -108,7 +118,6 @@ class Cluster:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"replica at {base} did not start")
                     await asyncio.sleep(0.2)
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         for proc, _ in self.procs:
@@ -213,37 +222,58 @@ async def scrape(c: httpx.AsyncClient, base: str) -> tuple[float, float, float]:
     return evals, owned, skipped
 
 
-async def capacity(rules: int, replicas: int, tmp: Path) -> dict[str, Any]:
-    async with Cluster(replicas, tmp / f"cap-{rules}-{replicas}") as cl:
-        async with httpx.AsyncClient(base_url=cl.bases[0], auth=AUTH, timeout=30) as c:
-            await setup(c)
-        started = time.monotonic()
-        await create_rules(cl.bases, rules, fires=False, prefix="q")
-        created_in = time.monotonic() - started
-        async with httpx.AsyncClient(timeout=30) as c:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                owned = [(await scrape(c, b))[1] for b in cl.bases]
-                if sum(owned) == rules:
-                    break
-                await asyncio.sleep(1)
-            await asyncio.sleep(3)
-            before = [await scrape(c, b) for b in cl.bases]
-            t0 = time.monotonic()
-            await asyncio.sleep(WINDOW)
-            after = [await scrape(c, b) for b in cl.bases]
-            took = time.monotonic() - t0
+async def measure(cl: Cluster, rules: int) -> dict[str, Any]:
+    """Wait until the replicas own every rule between them, then count evaluations over WINDOW."""
+    async with httpx.AsyncClient(timeout=30) as c:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            owned = [(await scrape(c, b))[1] for b in cl.bases]
+            if sum(owned) == rules and all(owned):
+                break
+            await asyncio.sleep(1)
+        await asyncio.sleep(5)
+        before = [await scrape(c, b) for b in cl.bases]
+        t0 = time.monotonic()
+        await asyncio.sleep(WINDOW)
+        after = [await scrape(c, b) for b in cl.bases]
+        took = time.monotonic() - t0
     per = [(a[0] - b[0]) / took for a, b in zip(after, before, strict=True)]
     return {
         "rules": rules,
-        "replicas": replicas,
+        "replicas": len(cl.bases),
         "evaluations_per_second_per_replica": [round(x, 1) for x in per],
         "evaluations_per_second": round(sum(per), 1),
         "share_of_due_evaluations": round(sum(per) / rules, 3),
         "owned": [int(a[1]) for a in after],
         "skipped_per_second": round(sum(a[2] - b[2] for a, b in zip(after, before, strict=True)) / took, 1),
-        "rules_created_in_s": round(created_in, 1),
+        "load_average": round(os.getloadavg()[0], 1),
     }
+
+
+async def capacity(rules: int, replicas: list[int], tmp: Path) -> list[dict[str, Any]]:
+    """One database per rule count: the rules are created once, measured on the smallest replica
+    count, then more replicas join the same database and the cluster is measured again."""
+    results = []
+    async with Cluster(replicas[0], tmp / f"cap-{rules}") as cl:
+        async with httpx.AsyncClient(base_url=cl.bases[0], auth=AUTH, timeout=30) as c:
+            await setup(c)
+        started = time.monotonic()
+        await create_rules(cl.bases, rules, fires=False, prefix="q")
+        created_in = time.monotonic() - started
+        for n in replicas:
+            if n > len(cl.bases):
+                await cl.add(n - len(cl.bases))
+            res = await measure(cl, rules)
+            res["rules_created_in_s"] = round(created_in, 1)
+            results.append(res)
+            print(
+                f"{rules:>6} rules, {n} replica(s): {res['evaluations_per_second']:>8.1f} evaluations/s "
+                f"(per replica {res['evaluations_per_second_per_replica']}, owned {res['owned']}, "
+                f"{res['share_of_due_evaluations'] * 100:.0f}% of due, "
+                f"skipped {res['skipped_per_second']}/s, load {res['load_average']})",
+                flush=True,
+            )
+    return results
 
 
 class Hook:
@@ -315,16 +345,7 @@ async def main() -> None:
         tmp = Path(d)
         results: dict[str, Any] = {"capacity": [], "cores": os.cpu_count()}
         for n in RULES:
-            for r in REPLICAS:
-                res = await capacity(n, r, tmp)
-                results["capacity"].append(res)
-                print(
-                    f"{n:>6} rules, {r} replica(s): {res['evaluations_per_second']:>8.1f} evaluations/s "
-                    f"(per replica {res['evaluations_per_second_per_replica']}, owned {res['owned']}, "
-                    f"{res['share_of_due_evaluations'] * 100:.0f}% of due, "
-                    f"skipped {res['skipped_per_second']}/s)",
-                    flush=True,
-                )
+            results["capacity"] += await capacity(n, sorted(REPLICAS), tmp)
             runs = {x["replicas"]: x for x in results["capacity"] if x["rules"] == n}
             if 1 in runs and 3 in runs and runs[1]["evaluations_per_second"]:
                 ratio = runs[3]["evaluations_per_second"] / runs[1]["evaluations_per_second"]
