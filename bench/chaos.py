@@ -160,8 +160,15 @@ class PrivatePostgres:
         self.dir.mkdir(parents=True)
         if self.as_user:
             shutil.chown(self.dir, "postgres")
-            for parent in (self.dir.parent, self.dir.parent.parent):  # the postgres user must reach it
-                os.chmod(parent, 0o755)
+            # the postgres user must reach it: add the search (x) bit where others lack it, on our own
+            # temporary folders only; never take a bit away (/tmp must keep 1777)
+            tmp_root = Path(tempfile.gettempdir()).resolve()
+            for parent in self.dir.resolve().parents:
+                if tmp_root not in parent.parents:
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, (mode & 0o7777) | 0o011)
         self._run(
             str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
         )
