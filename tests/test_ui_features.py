@@ -612,3 +612,132 @@ def test_prometheus_annotation_query_marks_its_events(
         no_errors(watch)
     finally:
         ctx.close()
+
+
+# ---- editing and unlinking library panels --------------------------------------------------
+
+
+def _panel_menu(page: Any, pid: int, item: str) -> None:
+    page.click(f".panel[data-panel-id='{pid}'] .panel-menu-btn")
+    page.click(f".panel[data-panel-id='{pid}'] .menu button.menu-item:text-is('{item}')")
+
+
+def _save_dashboard(page: Any) -> None:
+    page.click(".dash-actions button:has-text('Save')")
+    page.click(".modal button.btn-primary:has-text('Save')")
+
+
+def test_library_panel_edits_update_the_library_and_unlink_inlines_the_model(
+    browser: Any, auth_state: Any, stack: dict[str, Any]
+) -> None:
+    vigil, td = stack["vigil"], stack["td"]
+    el = vigil.call(
+        "POST",
+        "/api/library-elements",
+        {
+            "name": "Edited walk",
+            "kind": 1,
+            "model": {
+                "type": "timeseries",
+                "title": "Before edit",
+                "datasource": {"type": "grafana-testdata-datasource", "uid": td},
+                "targets": [{"refId": "A", "scenarioId": "random_walk", "seriesCount": 1}],
+            },
+        },
+    )["result"]
+    uid, v1 = el["uid"], el["version"]
+    ref = {"uid": uid, "name": el["name"]}
+    save(
+        vigil,
+        {
+            "uid": "lib-edit-a",
+            "title": "Library edit A",
+            "panels": [{"id": 2, "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}, "libraryPanel": ref}],
+        },
+    )
+    save(
+        vigil,
+        {
+            "uid": "lib-edit-b",
+            "title": "Library edit B",
+            "panels": [{"id": 7, "gridPos": {"x": 6, "y": 0, "w": 10, "h": 8}, "libraryPanel": ref}],
+        },
+    )
+    ctx, page, watch = new_page(browser, auth_state)
+    page.on("dialog", lambda d: d.accept())  # the unlink confirmation
+    try:
+        # edit the title in the panel editor, apply, save the dashboard
+        page.goto(vigil.url + "/d/lib-edit-a/x")
+        page.wait_for_selector(".panel[data-panel-id='2'] [data-drawn='true']")
+        _panel_menu(page, 2, "Edit")
+        page.wait_for_selector("[data-testid=library-note]")
+        assert "Edited walk" in page.inner_text("[data-testid=library-note]")
+        page.fill("input[name=panel-title]", "After edit")
+        page.click(".editor-bar button:has-text('Apply')")
+        page.wait_for_selector(".panel[data-panel-id='2'] .panel-title:text-is('After edit')")
+        page.click(".dash-actions button:has-text('Save')")
+        note = page.inner_text("[data-testid=library-save-note]")
+        assert "Saving updates library panel Edited walk" in note, note
+        page.click(".modal button.btn-primary:has-text('Save')")
+        page.wait_for_selector("text=Dashboard saved")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-library-panel-edited.png"))
+        lib = vigil.call("GET", f"/api/library-elements/{uid}")["result"]
+        assert lib["model"]["title"] == "After edit"
+        assert lib["model"]["targets"][0]["scenarioId"] == "random_walk"
+        assert "gridPos" not in lib["model"] and "libraryPanel" not in lib["model"]
+        assert lib["version"] == v1 + 1
+        stored = vigil.call("GET", "/api/dashboards/uid/lib-edit-a")["dashboard"]["panels"]
+        assert len(stored) == 1 and stored[0]["libraryPanel"]["uid"] == uid
+        assert set(stored[0]) <= {"id", "gridPos", "title", "libraryPanel"}, stored[0]
+        assert stored[0]["gridPos"] == {"x": 0, "y": 0, "w": 12, "h": 8}
+
+        # another dashboard using the element shows the edit
+        page.goto(vigil.url + "/d/lib-edit-b/x")
+        page.wait_for_selector(".panel[data-panel-id='7'] [data-drawn='true']")
+        assert page.inner_text(".panel[data-panel-id='7'] .panel-title") == "After edit"
+
+        # an edit based on a version someone else has replaced is refused with a message
+        _panel_menu(page, 7, "Edit")
+        page.fill("input[name=panel-title]", "Stale edit")
+        page.click(".editor-bar button:has-text('Apply')")
+        elsewhere = {**lib["model"], "title": "Changed elsewhere"}
+        vigil.call("PATCH", f"/api/library-elements/{uid}", {"model": elsewhere, "version": lib["version"]})
+        b_version = vigil.call("GET", "/api/dashboards/uid/lib-edit-b")["dashboard"]["version"]
+        _save_dashboard(page)
+        page.wait_for_selector(".modal .alert-error")
+        msg = page.inner_text(".modal .alert-error")
+        assert "Edited walk" in msg and "changed by someone else" in msg, msg
+        lib = vigil.call("GET", f"/api/library-elements/{uid}")["result"]
+        assert lib["model"]["title"] == "Changed elsewhere" and lib["version"] == v1 + 2
+        assert vigil.call("GET", "/api/dashboards/uid/lib-edit-b")["dashboard"]["version"] == b_version
+        page.screenshot(path=str(ARTIFACTS / "dashboard-library-panel-conflict.png"))
+        page.click(".modal button:has-text('Cancel')")
+
+        # unlink from the panel menu keeps the edit in this dashboard, inline
+        _panel_menu(page, 7, "Unlink library panel")
+        page.wait_for_selector(".dirty-dot")
+        _save_dashboard(page)
+        page.wait_for_selector("text=Dashboard saved")
+        p7 = vigil.call("GET", "/api/dashboards/uid/lib-edit-b")["dashboard"]["panels"][0]
+        assert "libraryPanel" not in p7, p7
+        assert p7["title"] == "Stale edit" and p7["type"] == "timeseries"
+        assert p7["targets"][0]["scenarioId"] == "random_walk"
+        assert p7["gridPos"] == {"x": 6, "y": 0, "w": 10, "h": 8}
+        assert vigil.call("GET", f"/api/library-elements/{uid}")["result"]["version"] == v1 + 2
+
+        # unlink from the panel editor
+        page.goto(vigil.url + "/d/lib-edit-a/x")
+        page.wait_for_selector(".panel[data-panel-id='2'] .panel-title:text-is('Changed elsewhere')")
+        _panel_menu(page, 2, "Edit")
+        page.click("[data-testid=library-note] button:has-text('Unlink')")
+        assert page.locator("[data-testid=library-note]").count() == 0
+        page.click(".editor-bar button:has-text('Apply')")
+        _save_dashboard(page)
+        page.wait_for_selector("text=Dashboard saved")
+        p2 = vigil.call("GET", "/api/dashboards/uid/lib-edit-a")["dashboard"]["panels"][0]
+        assert "libraryPanel" not in p2 and p2["title"] == "Changed elsewhere", p2
+        assert p2["datasource"]["uid"] == td and p2["targets"][0]["refId"] == "A"
+        assert vigil.call("GET", f"/api/library-elements/{uid}")["result"]["version"] == v1 + 2
+        no_errors(watch)
+    finally:
+        ctx.close()

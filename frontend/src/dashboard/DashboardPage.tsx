@@ -16,7 +16,7 @@ import { PanelResults, type PanelData } from "./query";
 import { PanelEditor } from "./PanelEditor";
 import { DashboardSettings } from "./Settings";
 import { Icon } from "../lib/icons";
-import { applyAdhocUrl, libraryRefsOnly, loadAnnotations, placePanel, resolveLibraryPanels, writeAdhocUrl, type Annotation } from "./features";
+import { applyAdhocUrl, editedLibraryPanels, libraryRefsOnly, loadAnnotations, placePanel, resolveLibraryPanels, unlinkLibraryPanel, updateLibraryPanels, writeAdhocUrl, type Annotation, type LibraryState } from "./features";
 import { AdhocPicker, DashLinks } from "./DashExtras";
 
 interface Meta {
@@ -62,6 +62,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
   const gridRef = useRef<HTMLDivElement>(null);
   const [dragging, setDragging] = useState<number | null>(null);
   const savedJson = useRef<string>("");
+  const library = useRef<LibraryState>(new Map());
 
   const viewPanel = loc.query.get("viewPanel");
   const editPanel = loc.query.get("editPanel");
@@ -98,8 +99,9 @@ export function DashboardPage({ uid }: { uid?: string }) {
         if (!cancelled) setError(e instanceof ApiError && e.status === 404 ? "Dashboard not found" : errorMessage(e));
         return;
       }
-      const [dsList] = await Promise.all([dsLoading, resolveLibraryPanels(d)]);
+      const [dsList, libState] = await Promise.all([dsLoading, resolveLibraryPanels(d)]);
       if (cancelled) return;
+      library.current = libState;
       const q = new URLSearchParams(location.search);
       const r: RawRange = { from: q.get("from") || String(d.time?.from || "now-6h"), to: q.get("to") || String(d.time?.to || "now") };
       const zone = q.get("timezone") || d.timezone || "browser";
@@ -256,6 +258,14 @@ export function DashboardPage({ uid }: { uid?: string }) {
     setSaving(true);
     setSaveError("");
     try {
+      // edited library panels go to the library first: the dashboard keeps only their reference
+      try {
+        await updateLibraryPanels(dash, library.current);
+      } catch (e) {
+        setSaveOpen(true);
+        setSaveError(errorMessage(e));
+        return;
+      }
       const body = { dashboard: { ...libraryRefsOnly(dash), id: meta.isNew ? null : dash.id }, folderUid: meta.folderUid || "", message: saveMessage, overwrite };
       const res = await api.post("/api/dashboards/db", body);
       dash.version = res.version;
@@ -317,6 +327,15 @@ export function DashboardPage({ uid }: { uid?: string }) {
           if (!confirm(`Remove panel "${p.title || p.id}"?`)) return;
           dash.panels = dash.panels.filter((x) => x !== p && x.id !== p.id);
           for (const r of dash.panels) if (r.panels) r.panels = r.panels.filter((x) => x.id !== p.id);
+          bump();
+        }
+      : undefined,
+    onUnlink: editable
+      ? (p) => {
+          const target = allPanels(dash).find((x) => x.id === (p.repeatPanelId ?? p.id));
+          if (!target?.libraryPanel) return;
+          if (!confirm(`Unlink "${p.title || p.id}" from library panel "${target.libraryPanel.name || target.libraryPanel.uid}"? Its configuration is then kept in this dashboard, and later changes to the library panel no longer reach it.`)) return;
+          unlinkLibraryPanel(target);
           bump();
         }
       : undefined,
@@ -439,6 +458,7 @@ export function DashboardPage({ uid }: { uid?: string }) {
   }
 
   const items = layoutPanels(dash, vars);
+  const libraryEdits = saveOpen ? editedLibraryPanels(dash, library.current) : [];
   const viewed = viewPanel ? items.find((p) => String(p.id) === viewPanel) : null;
   void tick;
 
@@ -591,6 +611,17 @@ export function DashboardPage({ uid }: { uid?: string }) {
             <span class="field-label">Message</span>
             <textarea class="input" name="message" rows={3} placeholder="Describe your changes (optional)" value={saveMessage} onInput={(e) => setSaveMessage((e.target as HTMLTextAreaElement).value)} />
           </label>
+          {libraryEdits.length ? (
+            <div class="library-save-note" data-testid="library-save-note">
+              <div class="field-label">Library panels</div>
+              {libraryEdits.map(({ info }) => (
+                <div key={info.uid}>
+                  Saving updates library panel <b>{info.name}</b>
+                  {info.connected > 1 ? <span class="muted"> (used by {info.connected} dashboards)</span> : null}
+                </div>
+              ))}
+            </div>
+          ) : null}
           {saveError ? <Alert kind="error">{saveError}</Alert> : null}
         </Modal>
       ) : null}

@@ -328,10 +328,26 @@ export function PanelEditor(props: { panel: Panel; dash: Dashboard; ctx: DashCon
           Apply
         </button>
       </div>
+      {draft.libraryPanel?.uid && !draft.libraryPanelError ? (
+        <div class="library-note" data-testid="library-note">
+          <span>
+            Library panel <b>{draft.libraryPanel.name || draft.libraryPanel.uid}</b>: saving the dashboard updates it in the library, for every dashboard that uses it.
+          </span>
+          <button
+            class="btn btn-secondary btn-sm"
+            onClick={() => {
+              delete draft.libraryPanel;
+              changed();
+            }}
+          >
+            Unlink
+          </button>
+        </div>
+      ) : null}
       <div class="editor-main">
         <div class="editor-left">
           <div class="editor-preview">
-            <PanelView key={version} panel={preview} ctx={{ ...props.ctx, eager: true, onEdit: undefined, onRemove: undefined, onDuplicate: undefined, onView: undefined }} fill />
+            <PanelView key={version} panel={preview} ctx={{ ...props.ctx, eager: true, onEdit: undefined, onRemove: undefined, onDuplicate: undefined, onView: undefined, onUnlink: undefined }} fill />
           </div>
           <div class="editor-queries">
             <div class="tabs">

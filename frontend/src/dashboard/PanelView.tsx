@@ -26,6 +26,8 @@ export interface DashContext {
   onInspect?: (p: Panel, data: PanelData | null, tab: "data" | "json") => void;
   onRemove?: (p: Panel) => void;
   onDuplicate?: (p: Panel) => void;
+  /** Turn a library panel into a normal panel of the dashboard (its model inlined). */
+  onUnlink?: (p: Panel) => void;
   canEdit: boolean;
   /** Query even when scrolled out of view (view mode, editor, tests of whole dashboards). */
   eager?: boolean;
@@ -185,6 +187,7 @@ export function PanelView({ panel, ctx, fill }: { panel: Panel; ctx: DashContext
       },
     ]);
   if (ctx.canEdit && ctx.onDuplicate) menuItems.push(["Duplicate", () => ctx.onDuplicate!(panel)]);
+  if (ctx.canEdit && ctx.onUnlink && panel.libraryPanel?.uid && !panel.libraryPanelError) menuItems.push(["Unlink library panel", () => ctx.onUnlink!(panel)]);
   if (ctx.canEdit && ctx.onRemove) menuItems.push(["Remove", () => ctx.onRemove!(panel)]);
 
   const transparent = !!panel.transparent;

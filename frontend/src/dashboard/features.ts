@@ -1,6 +1,6 @@
 // Dashboard features beyond panels: annotations, dashboard and panel links, ad-hoc filters,
 // library panels and moving/resizing panels on the grid.
-import { api } from "../lib/api";
+import { api, ApiError } from "../lib/api";
 import type { TimeRange } from "../lib/time";
 import { interpolate, currentValues, ALL } from "./variables";
 import { compact, deepCopy, type Dashboard, type GridPos, type Panel } from "./model";
@@ -355,37 +355,127 @@ export function addLabelMatchers(expr: string, filters: AdhocFilter[]): string {
 
 // ---- library panels ------------------------------------------------------------------------
 
+/** What the dashboard knows of a library element it uses: the version its edits are based on. */
+export interface LibraryInfo {
+  uid: string;
+  name: string;
+  version: number;
+  /** Dashboards connected to the element (this one included once saved). */
+  connected: number;
+  /** The element's model as the panel shows it (stableJson of libraryModel), to notice edits. */
+  baseline: string;
+}
+export type LibraryState = Map<string, LibraryInfo>;
+
+const PANEL_OWN_KEYS = ["id", "gridPos", "libraryPanel", "libraryPanelError", "scopedVars", "repeatPanelId", "repeatIterations"];
+
+/** A panel's model as the library stores it: without the keys that belong to its place in a dashboard. */
+export function libraryModel(p: Panel): any {
+  const m: any = deepCopy(p);
+  for (const k of PANEL_OWN_KEYS) delete m[k];
+  return m;
+}
+
+/** JSON with sorted keys, so that key order alone is not an edit. */
+export function stableJson(v: any): string {
+  if (Array.isArray(v)) return "[" + v.map(stableJson).join(",") + "]";
+  if (v && typeof v === "object") {
+    return "{" + Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => JSON.stringify(k) + ":" + stableJson(v[k])).join(",") + "}";
+  }
+  return JSON.stringify(v ?? null);
+}
+
+function eachPanel(dash: Dashboard): Panel[] {
+  const out: Panel[] = [];
+  for (const p of dash.panels) {
+    out.push(p);
+    for (const q of p.panels || []) out.push(q);
+  }
+  return out;
+}
+
+function applyModel(p: Panel, model: any, name: string): void {
+  const m = deepCopy(model);
+  for (const k of PANEL_OWN_KEYS) delete m[k];
+  const keep = { id: p.id, gridPos: { ...p.gridPos }, libraryPanel: { uid: String(p.libraryPanel.uid), name } };
+  Object.keys(p).forEach((k) => delete (p as any)[k]);
+  Object.assign(p, m, keep);
+  if (!p.title) p.title = name;
+}
+
 /**
  * Panels that reference a library panel take their model from /api/library-elements/:uid (their
- * own id and gridPos kept). Unresolvable references keep the panel with an error title.
+ * own id and gridPos kept). Unresolvable references keep the panel with an error title. Returns
+ * what is known of each resolved element (its version and model), for saving edits back.
  */
-export async function resolveLibraryPanels(dash: Dashboard): Promise<void> {
-  const refs: Panel[] = [];
-  for (const p of dash.panels) {
-    if (p.libraryPanel?.uid) refs.push(p);
-    for (const q of p.panels || []) if (q.libraryPanel?.uid) refs.push(q);
-  }
+export async function resolveLibraryPanels(dash: Dashboard): Promise<LibraryState> {
+  const refs = eachPanel(dash).filter((p) => p.libraryPanel?.uid);
   const cache = new Map<string, Promise<any>>();
+  const state: LibraryState = new Map();
   await Promise.all(
     refs.map(async (p) => {
       const uid = String(p.libraryPanel.uid);
       if (!cache.has(uid)) cache.set(uid, api.get(`/api/library-elements/${encodeURIComponent(uid)}`).then((r) => r?.result, () => null));
       const el = await cache.get(uid);
-      const keep = { id: p.id, gridPos: { ...p.gridPos }, libraryPanel: { uid, name: el?.name ?? p.libraryPanel.name } };
       if (!el?.model) {
         p.libraryPanelError = `Library panel ${p.libraryPanel.name || uid} not found`;
         if (!p.type) p.type = "library-panel-missing";
         return;
       }
-      const model = deepCopy(el.model);
-      delete model.id;
-      delete model.gridPos;
-      delete model.libraryPanel;
-      Object.keys(p).forEach((k) => delete (p as any)[k]);
-      Object.assign(p, model, keep);
-      if (!p.title) p.title = el.name;
+      applyModel(p, el.model, el.name ?? p.libraryPanel.name);
+      if (!state.has(uid)) {
+        state.set(uid, { uid, name: el.name, version: el.version, connected: el.meta?.connectedDashboards ?? 0, baseline: stableJson(libraryModel(p)) });
+      }
     }),
   );
+  return state;
+}
+
+/** The library panels of the dashboard edited since they were loaded (the first edited panel of each element). */
+export function editedLibraryPanels(dash: Dashboard, state: LibraryState): { info: LibraryInfo; panel: Panel }[] {
+  const out: { info: LibraryInfo; panel: Panel }[] = [];
+  for (const p of eachPanel(dash)) {
+    const info = p.libraryPanel?.uid ? state.get(String(p.libraryPanel.uid)) : undefined;
+    if (!info || out.some((o) => o.info === info)) continue;
+    if (stableJson(libraryModel(p)) !== info.baseline) out.push({ info, panel: p });
+  }
+  return out;
+}
+
+/**
+ * Writes the edited library panels back to the library (PATCH with the version the edits are based
+ * on); every panel of the dashboard using such an element then shows the new model. A version
+ * conflict stops here with a message naming the element (nothing after it is written).
+ */
+export async function updateLibraryPanels(dash: Dashboard, state: LibraryState): Promise<string[]> {
+  const done: string[] = [];
+  for (const { info, panel } of editedLibraryPanels(dash, state)) {
+    const model = libraryModel(panel);
+    let el: any;
+    try {
+      el = (await api.patch(`/api/library-elements/${encodeURIComponent(info.uid)}`, { name: info.name, kind: 1, model, version: info.version }))?.result;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 412) {
+        throw new Error(
+          `Library panel "${info.name}" was changed by someone else since this dashboard was loaded (your edits are based on version ${info.version}). ` +
+            `Reload the dashboard to get the library's version, or unlink the panel to keep your edits in this dashboard only.`,
+        );
+      }
+      throw new Error(`Library panel "${info.name}" could not be updated: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    info.version = el?.version ?? info.version + 1;
+    info.connected = el?.meta?.connectedDashboards ?? info.connected;
+    for (const p of eachPanel(dash)) if (p !== panel && String(p.libraryPanel?.uid) === info.uid) applyModel(p, model, info.name);
+    info.baseline = stableJson(model);
+    done.push(info.name);
+  }
+  return done;
+}
+
+/** Turns a library panel into a normal panel of the dashboard: its model is kept inline. */
+export function unlinkLibraryPanel(p: Panel): void {
+  delete p.libraryPanel;
+  delete p.libraryPanelError;
 }
 
 /** For saving: a library panel is stored as its reference only (the model lives in the library). */
