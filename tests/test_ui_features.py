@@ -669,6 +669,11 @@ def test_library_panel_edits_update_the_library_and_unlink_inlines_the_model(
         # edit the title in the panel editor, apply, save the dashboard
         page.goto(vigil.url + "/d/lib-edit-a/x")
         page.wait_for_selector(".panel[data-panel-id='2'] [data-drawn='true']")
+        # opening the editor and applying without a change is no edit of the library panel
+        _panel_menu(page, 2, "Edit")
+        page.click(".editor-bar button:has-text('Apply')")
+        page.wait_for_selector(".panel[data-panel-id='2'] .panel-title:text-is('Before edit')")
+        assert page.locator(".dirty-dot").count() == 0
         _panel_menu(page, 2, "Edit")
         page.wait_for_selector("[data-testid=library-note]")
         assert "Edited walk" in page.inner_text("[data-testid=library-note]")

@@ -324,7 +324,14 @@ export function PanelEditor(props: { panel: Panel; dash: Dashboard; ctx: DashCon
         <button class="btn btn-secondary" onClick={props.onDiscard}>
           Discard
         </button>
-        <button class="btn btn-primary" onClick={() => props.onApply(deepCopy(draft))}>
+        <button
+          class="btn btn-primary"
+          onClick={() => {
+            // an untouched library panel stays as loaded (the editor's defaults are no edit to save to the library)
+            if (version === 0 && draft.libraryPanel?.uid) props.onDiscard();
+            else props.onApply(deepCopy(draft));
+          }}
+        >
           Apply
         </button>
       </div>
