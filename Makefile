@@ -46,10 +46,11 @@ run: $(STAMP) build
 test: $(STAMP) build
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(UI_DEPS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(WITH_NODE) && cd frontend && npm run typecheck
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench
