@@ -115,7 +115,7 @@ async def load(
                 r = await fire()
                 results.append((r.status_code, r.headers.get("x-vigil-instance", "")))
             except httpx.HTTPError as exc:
-                results.append((0, type(exc).__name__))
+                results.append((0, f"{type(exc).__name__}: {exc}"))
             if on_progress is not None:
                 on_progress(len(results))
 

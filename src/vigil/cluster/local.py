@@ -102,6 +102,18 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
+def instance_of(url: str, timeout: float = 2.0) -> str | None:
+    """The ``X-Vigil-Instance`` of the replica that answered ``url``."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            found = resp.headers.get("X-Vigil-Instance")
+    except urllib.error.HTTPError as exc:
+        found = exc.headers.get("X-Vigil-Instance")
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    return str(found) if found else None
+
+
 def vigil_command() -> list[str]:
     script = Path(sys.executable).with_name("vigil")
     return [str(script)] if script.exists() else [sys.executable, "-m", "vigil.cli"]
@@ -318,6 +330,19 @@ class LocalCluster:
                 time.sleep(0.1)
         if pending:
             raise RuntimeError(f"not healthy after {timeout:.0f}s: {', '.join(sorted(pending))}")
+        if self.balancer is not None and not self.spec.sticky and not self.spec.proxy_extra:
+            self._wait_in_rotation(deadline)
+
+    def _wait_in_rotation(self, deadline: float) -> None:
+        """Until the balancer sends requests to every replica: a replica whose first health checks
+        failed while it started stays out of rotation for a few more checks (``rise``)."""
+        names = {m.name for m in self.replicas}
+        while time.monotonic() < deadline:
+            seen = {instance_of(f"{self.url}/api/health") for _ in range(3 * len(names))}
+            if names <= seen:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the load balancer did not put every replica in rotation in time")
 
     def kill(self, i: int, sig: int = signal.SIGKILL) -> None:
         m = self.replicas[i]
