@@ -52,13 +52,13 @@ from run import (  # noqa: E402
     CONNECTIONS,
     ROUNDS,
     SECONDS,
-    VIGIL,
     _ms,
     cpu_seconds,
     create_database,
     drop_database,
     free_port,
     median,
+    start_vigil,
     stop,
     wait_http,
 )
@@ -244,23 +244,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-content-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-        env.update(
-            {
-                "VIGIL_DATABASE_URL": db_url,
-                "VIGIL_PATHS_DATA": str(tmp / "data"),
-                "VIGIL_SERVER_HTTP_ADDR": "127.0.0.1",
-                "VIGIL_SERVER_HTTP_PORT": str(port),
-                "VIGIL_SERVER_DRAIN_SECONDS": "0",
-                "VIGIL_CLUSTER_INSTANCE_NAME": "bench-content",
-            }
-        )
-        log = (tmp / "vigil.log").open("wb")
-        vigil = subprocess.Popen([str(VIGIL), "server"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        vigil, base, env = start_vigil(db_url, tmp, "bench-content")
         procs.append(vigil)
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/api/health", proc=vigil)
         admin, viewer = asyncio.run(tokens(env))
         filled = httpx.get(
             f"{base}/api/search",

@@ -174,6 +174,32 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def start_vigil(db_url: str, tmp: Path, instance: str) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    """One ``vigil server`` on a free loopback port, logging to ``tmp/vigil.log``; returns the
+    process, its base URL and its environment, once ``/api/health`` answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update(
+        {
+            "VIGIL_DATABASE_URL": db_url,
+            "VIGIL_PATHS_DATA": str(tmp / "data"),
+            "VIGIL_SERVER_HTTP_ADDR": "127.0.0.1",
+            "VIGIL_SERVER_HTTP_PORT": str(port),
+            "VIGIL_SERVER_DRAIN_SECONDS": "0",
+            "VIGIL_CLUSTER_INSTANCE_NAME": instance,
+        }
+    )
+    log = (tmp / "vigil.log").open("wb")
+    vigil = subprocess.Popen([str(VIGIL), "server"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/api/health", proc=vigil)
+    except BaseException:
+        stop(vigil)
+        raise
+    return vigil, base, env
+
+
 def main() -> int:
     if shutil.which("wrk") is None:
         print("bench: wrk is missing: apt-get install -y wrk", file=sys.stderr)
@@ -182,23 +208,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-        env.update(
-            {
-                "VIGIL_DATABASE_URL": db_url,
-                "VIGIL_PATHS_DATA": str(tmp / "data"),
-                "VIGIL_SERVER_HTTP_ADDR": "127.0.0.1",
-                "VIGIL_SERVER_HTTP_PORT": str(port),
-                "VIGIL_SERVER_DRAIN_SECONDS": "0",
-                "VIGIL_CLUSTER_INSTANCE_NAME": "bench",
-            }
-        )
-        log = (tmp / "vigil.log").open("wb")
-        vigil = subprocess.Popen([str(VIGIL), "server"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        vigil, base, env = start_vigil(db_url, tmp, "bench")
         procs.append(vigil)
-        base = f"http://127.0.0.1:{port}"
-        health_body = wait_http(f"{base}/api/health", proc=vigil).content
+        health_body = httpx.get(f"{base}/api/health").content
         time.sleep(2)  # settle: nothing else is asked of the replica
         idle_rss = rss_mb(vigil.pid)
 
