@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -43,4 +45,10 @@ class FakeClock:
 
 def iso(ts: float) -> str:
     """RFC 3339 in UTC with a Z, as Grafana's JSON."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(math.floor(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(whole: int) -> str:
+    # Formatting costs microseconds and the same stamps (a user's created/updated) recur per request.
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
 import orjson
+
+
+@functools.lru_cache(maxsize=64)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
+def stamp(ts: float) -> str:
+    """``ts`` as UTC with milliseconds (``2026-11-26T06:15:43.426Z``); the part up to the second is
+    formatted once per second (every request writes a log line)."""
+    whole = math.floor(ts)
+    return f"{_second(whole)}.{int((ts - whole) * 1000):03d}Z"
 
 
 class JSONFormatter(logging.Formatter):
@@ -18,8 +32,7 @@ class JSONFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "instance": self.instance,
@@ -45,9 +58,8 @@ def line_writer(logger_name: str, msg: str) -> Callable[[dict[str, Any]], None] 
     stream, instance = _direct
 
     def write(fields: dict[str, Any]) -> None:
-        now = time.time()
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+            "ts": stamp(time.time()),
             "level": "info",
             "logger": logger_name,
             "instance": instance,
