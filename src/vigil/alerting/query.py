@@ -45,28 +45,19 @@ class DataSourceRunner:
     transaction, and every replica drops its cache when it hears of it (its own at the commit,
     the others at their next bus poll). Without a running bus every evaluation reads the record."""
 
-    def __init__(self, datasources: Any, db: Any = None, bus: Any = None) -> None:
+    def __init__(self, datasources: Any, bus: Any = None) -> None:
         self.datasources = datasources
         self.bus = bus
         self._records: dict[tuple[int, str | None, str | None], tuple[Any, str | None]] = {}
         self._generation = 0
         self.hits = 0
         self.misses = 0
-        if db is not None and bus is not None:
-            db.watch_writes(WATCHED, self._record_change)
-            bus.subscribe(TOPIC, self._on_change)
+        if bus is not None:
+            bus.on_writes(WATCHED, TOPIC, self._on_change)
 
     @property
     def caching(self) -> bool:
         return self.bus is not None and bool(self.bus.started)
-
-    async def _record_change(self, conn: Any, hits: frozenset[str]) -> Any:
-        await self.bus.publish(TOPIC, "", conn)
-
-        async def after_commit() -> None:
-            await self.bus.deliver_local(TOPIC, "")
-
-        return after_commit
 
     def _on_change(self, *_: Any) -> None:
         self._generation += 1

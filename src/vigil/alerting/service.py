@@ -84,7 +84,7 @@ class AlertingService:
         # A dead replica's leases lapse when peers consider it dead.
         self.lease_ttl = cluster.peer_timeout
         self.metrics = AlertingMetrics(registry)
-        self.runner: QueryRunner = DataSourceRunner(datasources, db, cluster.bus)
+        self.runner: QueryRunner = DataSourceRunner(datasources, cluster.bus)
         self.rules = RuleStore(db, clock, cluster.bus, self.min_interval)
         self.notify = NotifyConfig(db, clock, secret_key)
         self.silences = Silences(db, clock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -82,6 +82,24 @@ class ChangeBus:
         async with self.db.write() as c:
             await c.execute(insert(t).values(**values))
         await self._call(topic, key)
+
+    def on_writes(self, tables: Iterable[str], topic: str, handler: Handler) -> None:
+        """Keep a per-replica cache exact: every ``db.write()`` transaction that writes one of
+        ``tables`` (``Database.watch_writes`` names) records a change of ``topic`` in that same
+        transaction, so no replica can read the new data without the change being there; ``handler``
+        runs on every replica that hears of it, this one right after the commit."""
+
+        async def record(conn: AsyncConnection, hits: frozenset[str]) -> Callable[[], Awaitable[None]]:
+            key = ",".join(sorted(hits))
+            await self.publish(topic, key, conn)
+
+            async def after_commit() -> None:
+                await self.deliver_local(topic, key)
+
+            return after_commit
+
+        self.db.watch_writes(tables, record)
+        self.subscribe(topic, handler)
 
     async def deliver_local(self, topic: str, key: str = "") -> None:
         """Tell this replica's subscribers about a change already committed with ``publish(conn=…)``."""

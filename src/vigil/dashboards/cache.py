@@ -25,7 +25,6 @@ The caller's org role comes from their identity (``vigil.auth.authenticate``), a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -128,26 +127,13 @@ class DashboardReadCache:
         self.misses = 0
         self.invalidations = 0
         if max_bytes > 0:
-            db.watch_writes(WATCHED, self._record_change)
-            bus.subscribe(TOPIC, self._on_change)
+            bus.on_writes(WATCHED, TOPIC, self._on_change)
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0 and self.bus.started
 
     # -- invalidation -----------------------------------------------------------------------------
-
-    async def _record_change(
-        self, conn: AsyncConnection, hits: frozenset[str]
-    ) -> Callable[[], Awaitable[None]]:
-        """Inside the writing transaction: the change row commits with the data."""
-        key = ",".join(sorted(hits))
-        await self.bus.publish(TOPIC, key, conn)
-
-        async def after_commit() -> None:
-            await self.bus.deliver_local(TOPIC, key)
-
-        return after_commit
 
     def _on_change(self, _topic: str, _key: str) -> None:
         self.clear()
