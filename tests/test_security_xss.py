@@ -20,19 +20,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.ui_harness import ADMIN_PW, Vigil, chromium, missing
+from tests.ui_harness import ADMIN_PW, Vigil, chromium, missing, wait_true
 from vigil.web import STATIC_DIR
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_true(page: Any, function: str, arg: Any, timeout_s: float) -> None:
-    """Poll from Python: Playwright's in-page polling uses eval, which the server's CSP refuses."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(function, arg):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {function}")
-        page.wait_for_timeout(100)
 
 
 def payload(n: int) -> str:
@@ -297,12 +288,7 @@ def test_planted_script_never_runs_on_any_page(planted: dict[str, Any]) -> None:
                 ".panel",
                 "dashboard",
             )
-            _wait_true(
-                page,
-                "() => document.querySelectorAll('.panel[data-loaded=\"false\"]').length === 0",
-                None,
-                30,
-            )
+            wait_true(page, "() => document.querySelectorAll('.panel[data-loaded=\"false\"]').length === 0")
             assert page.locator(".dash-title h1").inner_text() == payload(3)
             titles = page.locator(".panel-title").all_inner_texts()
             assert payload(10) in titles and payload(13) in titles, titles
@@ -341,9 +327,7 @@ def test_planted_script_never_runs_on_any_page(planted: dict[str, Any]) -> None:
             ]:
                 _visit(page, base + path, ready, path)
                 if shown:
-                    _wait_true(
-                        page, "t => document.querySelector('main').innerText.includes(t)", shown[0], 15
-                    )
+                    wait_true(page, "t => document.querySelector('main').innerText.includes(t)", 15, shown[0])
                 text = page.locator("main").inner_text()
                 for expected in shown:
                     assert expected in text, (path, expected, text[:400])

@@ -22,9 +22,13 @@ from tests.ui_harness import (
     FIXTURES,
     Prometheus,
     Vigil,
+    Watch,
     chromium,
     import_fixture,
+    login,
     missing,
+    new_page,
+    wait_true,
 )
 from vigil.web import STATIC_DIR
 
@@ -89,14 +93,6 @@ def browser(stack: dict[str, Any]) -> Iterator[Any]:
         yield b
 
 
-def login(page: Any, base: str, user: str = "admin", password: str = ADMIN_PW) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=user]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u, timeout=15000)
-
-
 @pytest.fixture(scope="module")
 def auth_state(browser: Any, stack: dict[str, Any]) -> dict[str, Any]:
     ctx = browser.new_context()
@@ -105,46 +101,6 @@ def auth_state(browser: Any, stack: dict[str, Any]) -> dict[str, Any]:
     state = ctx.storage_state()
     ctx.close()
     return state
-
-
-class Watch:
-    """JavaScript errors and server errors seen by a page."""
-
-    def __init__(self, page: Any) -> None:
-        self.errors: list[str] = []
-        self.failed_requests: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("console", self._console)
-        page.on("response", self._response)
-
-    def _console(self, msg: Any) -> None:
-        # a query answering 400 is logged by Chromium as a resource error: it is data, shown on
-        # the panel, and checked separately; anything else logged as an error is a UI bug
-        if msg.type == "error" and "Failed to load resource" not in msg.text:
-            self.errors.append(f"console: {msg.text}")
-
-    def _response(self, resp: Any) -> None:
-        if resp.status >= 500:
-            self.failed_requests.append(f"{resp.status} {resp.url}")
-
-
-def new_page(
-    browser: Any, auth_state: dict[str, Any], theme: str = "dark", **kw: Any
-) -> tuple[Any, Any, Watch]:
-    ctx = browser.new_context(storage_state=auth_state, viewport={"width": 1600, "height": 1000}, **kw)
-    ctx.add_init_script(f"try {{ localStorage.setItem('vigil.theme', '{theme}') }} catch (e) {{}}")
-    page = ctx.new_page()
-    return ctx, page, Watch(page)
-
-
-def wait_true(page: Any, expression: str, timeout_s: float = 30) -> None:
-    """Poll a page expression from Python: Playwright's in-page wait_for_function polls through
-    eval, which the server's Content-Security-Policy (script-src 'self') rightly refuses."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        page.wait_for_timeout(100)
 
 
 def expand_all_rows(page: Any) -> None:

@@ -18,8 +18,17 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.test_ui_browser import Watch, login, new_page, wait_true
-from tests.ui_harness import ARTIFACTS, Prometheus, Vigil, chromium, missing
+from tests.ui_harness import (
+    ARTIFACTS,
+    Prometheus,
+    Vigil,
+    Watch,
+    chromium,
+    login,
+    missing,
+    new_page,
+    wait_true,
+)
 from vigil.web import STATIC_DIR
 
 pytestmark = pytest.mark.slow
