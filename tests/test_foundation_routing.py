@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import APIRouter
 from starlette.routing import BaseRoute, Match, Route
 
 from tests.conftest import ADMIN_AUTH, Replica, make_config
 from vigil.app import create_app
-from vigil.http.routing import RouteIndex
+from vigil.http.routing import FastReads, RouteIndex, json_read
 
 _SAMPLES = {"int": "7", "float": "1.5", "path": "a/b.json", "uuid": str(uuid.uuid4()), "str": "x7"}
 
@@ -73,3 +74,67 @@ async def test_a_known_path_with_the_wrong_method_is_a_json_405(
 ) -> None:
     r = await sqlite_replica.client.request(method, path, headers=ADMIN_AUTH)
     assert r.status_code == 405 and r.json()["message"].lower() == "method not allowed"
+
+
+def _fast_reads_of(tmp_path: Path) -> tuple[RouteIndex, FastReads]:
+    index = _index_of(tmp_path)
+    return index, FastReads(index.routes)
+
+
+def test_a_fast_read_is_the_route_an_in_order_scan_picks_for_the_same_get(tmp_path: Path) -> None:
+    index, fast = _fast_reads_of(tmp_path)
+    assert len(fast) >= 2  # /api/user and /api/dashboards/uid/{uid} at least
+    paths = {_sample_path(r.path) for r in index.routes if isinstance(r, Route)}
+    paths |= {"/api/user/", "/api/dashboards/uid/a/b", "/api/dashboards/uid/", "/api/dashboards/uid/home"}
+    served = 0
+    for path in sorted(paths):
+        found = fast.match(path)
+        _, expected = _linear(index.routes, {"type": "http", "path": path, "root_path": "", "method": "GET"})
+        if found is None:
+            continue
+        served += 1
+        assert found[0] is expected, path
+    assert served >= len(fast)
+
+
+def test_a_literal_route_is_not_shadowed_by_a_fast_pattern() -> None:
+    router = APIRouter()
+
+    @router.get("/x/special")
+    async def special() -> dict[str, str]:
+        return {}
+
+    @json_read(router, "/x/{item_id:int}")
+    async def item(request: Any, item_id: int) -> bytes:
+        return b"{}"
+
+    @json_read(router, "/x/name/{name}")
+    async def named(request: Any, name: str) -> bytes:
+        return b"{}"
+
+    fast = FastReads(router.routes)
+    assert fast.match("/x/special") is None
+    assert fast.match("/x/nope") is None  # the int convertor refuses it
+    found = fast.match("/x/42")
+    assert found is not None and found[1] is item and found[2] == {"item_id": 42}
+    found = fast.match("/x/name/a%20b")
+    assert found is not None and found[1] is named and found[2] == {"name": "a%20b"}
+
+
+async def test_fast_reads_answer_errors_as_json_and_are_measured_by_route(replica: Replica) -> None:
+    c = replica.client
+    r = await c.get("/api/user")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/json"
+    assert r.json()["message"] and r.headers["x-vigil-instance"]
+    me = await c.get("/api/user", headers=ADMIN_AUTH)
+    assert me.status_code == 200 and me.json()["login"] == "admin"
+    openapi = (await c.get("/openapi.json")).json()  # the FastAPI route made from the reply
+    assert "get" in openapi["paths"]["/api/user"] and "get" in openapi["paths"]["/api/dashboards/uid/{uid}"]
+    # a value the database cannot hold is the client's mistake on every backend, never a 500
+    for uid in ("nul%00uid", "x" * 5000):
+        r = await c.get(f"/api/dashboards/uid/{uid}", headers=ADMIN_AUTH)
+        assert r.status_code in (400, 404), (uid[:10], r.status_code, r.text)
+        assert "message" in r.json()
+    metrics = (await c.get("/metrics")).text
+    assert 'vigil_http_requests_total{method="GET",route="/api/user",status="401"} 1.0' in metrics
+    assert 'route="/api/dashboards/uid/{uid}",status="' in metrics

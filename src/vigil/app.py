@@ -46,11 +46,10 @@ from vigil.content_cleanup import delete_content_of_org, delete_content_of_team,
 from vigil.dashboards.cache import DashboardReadCache
 from vigil.dashboards.service import delete_org_content
 from vigil.datasources.service import DataSourceService
-from vigil.errors import AppError
 from vigil.http import errors as http_errors
 from vigil.http.metrics import Metrics
 from vigil.http.outbound import OutboundGuard
-from vigil.http.routing import RouteIndex
+from vigil.http.routing import FastReads, Reply, RouteIndex
 from vigil.http.security import SecurityPolicy
 from vigil.sessions import build_store
 from vigil.sessions.base import SessionPolicy, SessionStore
@@ -58,7 +57,6 @@ from vigil.storage.db import Database, DatabaseOptions, resolve_url
 from vigil.storage.migrate import migrate
 
 GRAFANA_COMPAT_VERSION = "11.6.0"
-_DASHBOARD_GET = "/api/dashboards/uid/"
 log = logging.getLogger("vigil.app")
 request_log = logging.getLogger("vigil.request")
 
@@ -267,6 +265,8 @@ class VigilApp:
     def __init__(self, services: Services, run_migrations: bool = True) -> None:
         self.services = services
         self.api = build_api(services)
+        index = next(r for r in self.api.router.routes if isinstance(r, RouteIndex))
+        self._fast_reads = FastReads(index.routes)
         self.run_migrations = run_migrations
         self._health_cache: tuple[float, bool] = (0.0, False)
         self._health_lock = asyncio.Lock()
@@ -376,18 +376,20 @@ class VigilApp:
         await self.database_ok()
         return 200, s.metrics.render()
 
-    async def _dashboard_get(self, scope: Scope, receive: Receive, send: Send, uid: str) -> None:
-        """``GET /api/dashboards/uid/:uid``, the hottest read of Grafana's clients, answered from
-        here with the route's own function (``vigil.api.dashboards.dashboard_reply``): FastAPI's
-        routing, middleware stack and dependency resolution cost more than the cached read."""
-        from vigil.api.dashboards import dashboard_reply
-
+    async def _fast_read(
+        self, scope: Scope, receive: Receive, send: Send, reply: Reply, params: dict[str, Any]
+    ) -> None:
+        """A ``json_read`` GET (vigil.http.routing), answered by calling its reply directly."""
         scope["app"] = self.api
-        scope["path_params"] = {"uid": uid}
+        scope["path_params"] = params
+        request = Request(scope, receive)
         try:
-            status, body = 200, await dashboard_reply(Request(scope, receive), uid)
-        except AppError as exc:
-            status, body = exc.status_code, orjson.dumps(exc.body())
+            status, body = 200, await reply(request, **params)
+        except Exception as exc:
+            response = http_errors.error_response(request, exc)
+            if response is None:
+                raise
+            status, body = response.status_code, bytes(response.body)
         await send(
             {
                 "type": "http.response.start",
@@ -453,11 +455,11 @@ class VigilApp:
             )
             await send_wrapper({"type": "http.response.body", "body": body})
         else:
-            uid = path[len(_DASHBOARD_GET) :] if path.startswith(_DASHBOARD_GET) else ""
-            fast = bool(uid) and "/" not in uid and scope["method"] == "GET"
+            fast = self._fast_reads.match(path) if scope["method"] == "GET" else None
             try:
-                if fast:
-                    await self._dashboard_get(scope, receive, send_wrapper, uid)
+                if fast is not None:
+                    scope["route"] = fast[0]
+                    await self._fast_read(scope, receive, send_wrapper, fast[1], fast[2])
                 else:
                     await self.api(scope, receive, send_wrapper)
             except Exception:
@@ -477,7 +479,7 @@ class VigilApp:
                         )
                         await send_wrapper({"type": "http.response.body", "body": body})
             matched = scope.get("route")
-            route = getattr(matched, "path", None) or ("/api/dashboards/uid/{uid}" if fast else "unmatched")
+            route = getattr(matched, "path", None) or "unmatched"
         elapsed = time.perf_counter() - started
         self.services.metrics.observe(route, scope.get("method", ""), status_holder[0], elapsed)
         if self._log_requests:

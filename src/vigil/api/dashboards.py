@@ -36,7 +36,8 @@ from vigil.dashboards.views import HOME_DASHBOARD, dashboard_body_for, home_meta
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
 from vigil.http.params import json_object
-from vigil.http.responses import JSON, json_response, message
+from vigil.http.responses import json_response, message
+from vigil.http.routing import json_read
 from vigil.storage.db import now_ms
 
 router = APIRouter()
@@ -90,10 +91,8 @@ async def _by_id(conn: Any, who: Identity, dash_id: str) -> Dashboard:
     return d
 
 
-async def dashboard_reply(request: Request, uid: str) -> bytes:
-    """The body of ``GET /api/dashboards/uid/:uid`` (raises AppError). ``VigilApp`` calls it
-    directly for the hot GET, without FastAPI's routing and dependency resolution; this module's
-    route serves the same for the OpenAPI document and any request that path does not take."""
+@json_read(router, "/api/dashboards/uid/{uid}")
+async def get_by_uid(request: Request, uid: str) -> bytes:
     who = await identity(request)
     s = services(request)
     body = await s.dashboard_cache.body(who, uid)
@@ -101,11 +100,6 @@ async def dashboard_reply(request: Request, uid: str) -> bytes:
         async with s.db.read() as conn:
             body = await dashboard_body_for(conn, who, uid)
     return body
-
-
-@router.get("/api/dashboards/uid/{uid}")
-async def get_by_uid(uid: str, request: Request, _who: Identity = Depends(identity)) -> Response:
-    return Response(await dashboard_reply(request, uid), media_type=JSON)
 
 
 @router.delete("/api/dashboards/uid/{uid}")

@@ -11,7 +11,8 @@ from vigil.auth.models import Identity, User
 from vigil.clock import iso
 from vigil.errors import AppError
 from vigil.http.identity import identity, services
-from vigil.http.responses import json_response, message
+from vigil.http.responses import dumps, json_response, message
+from vigil.http.routing import json_read
 
 router = APIRouter()
 
@@ -36,9 +37,10 @@ def user_profile(u: User, org_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/api/user")
-async def current_user(who: Identity = Depends(identity)) -> Response:
-    return json_response(user_profile(who.user, who.org_id))
+@json_read(router, "/api/user")
+async def current_user(request: Request) -> bytes:
+    who = await identity(request)
+    return dumps(user_profile(who.user, who.org_id))
 
 
 @router.get("/api/user/orgs")

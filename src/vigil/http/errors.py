@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from vigil.errors import AppError
 from vigil.http.responses import json_response
@@ -71,7 +72,7 @@ def client_data_error(exc: DBAPIError) -> str | None:
 _INT64 = 2**63
 
 
-def _refused_value(request: Request, reason: str) -> Any:
+def _refused_value(request: Request, reason: str) -> Response:
     """400 for a value the database cannot hold; 404 when it is an id in the path beyond 64 bits
     (no such object can exist: MySQL, which compares such numbers, finds nothing either)."""
     for value in request.path_params.values():
@@ -79,6 +80,24 @@ def _refused_value(request: Request, reason: str) -> Any:
         if text.lstrip("-").isdigit() and not -_INT64 <= int(text) < _INT64:
             return json_response({"message": "Not found"}, 404)
     return json_response({"message": f"bad request data: {reason}"}, 400)
+
+
+def error_response(request: Request, exc: Exception) -> Response | None:
+    """The JSON answer to an error a route raised, or None for one that is a server fault: an
+    ``AppError``, or a value the client sent that the database cannot hold (400, never a 500)."""
+    if isinstance(exc, AppError):
+        return json_response(exc.body(), exc.status_code)
+    if isinstance(exc, DBAPIError):
+        reason = client_data_error(exc)
+        if reason is None:
+            return None
+        log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _refused_value(request, reason)
+    if isinstance(exc, OverflowError):
+        # SQLite's driver refuses integers beyond 64 bits with a bare OverflowError
+        log.info("number out of range on %s %s: %s", request.method, request.url.path, exc)
+        return _refused_value(request, "a number is out of range")
+    return None
 
 
 def install(app: FastAPI) -> None:
@@ -92,22 +111,13 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(DBAPIError)
-    async def _database_refused_a_value(request: Request, exc: DBAPIError) -> Any:
-        reason = client_data_error(exc)
-        if reason is None:
-            raise exc
-        log.info("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
-        return _refused_value(request, reason)
-
     @app.exception_handler(OverflowError)
-    async def _number_too_big(request: Request, exc: OverflowError) -> Any:
-        # SQLite's driver refuses integers beyond 64 bits with a bare OverflowError
-        log.info("number out of range on %s %s: %s", request.method, request.url.path, exc)
-        return _refused_value(request, "a number is out of range")
-
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> Any:
-        return json_response(exc.body(), exc.status_code)
+    async def _known(request: Request, exc: Exception) -> Any:
+        response = error_response(request, exc)
+        if response is None:
+            raise exc
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Any:

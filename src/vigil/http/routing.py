@@ -10,10 +10,16 @@ falls through to FastAPI's own matching (404s, mounts), so behaviour is unchange
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
+
+from vigil.http.responses import JSON
 
 _SELECTED = "vigil.route"
 
@@ -80,3 +86,67 @@ class RouteIndex(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: BaseRoute = scope.pop(_SELECTED)
         await route.handle(scope, receive, send)
+
+
+# -- reads answered without FastAPI ------------------------------------------------------------
+
+Reply = Callable[..., Awaitable[bytes]]
+_REPLY_ATTR = "vigil_reply"
+
+
+def json_read(router: APIRouter, path: str) -> Callable[[Reply], Reply]:
+    """Declare ``GET path`` by its reply: ``async def reply(request, **path_params) -> bytes`` (the
+    JSON body; raise ``AppError`` for an error, authenticate with ``await identity(request)``).
+
+    The FastAPI route made from it serves the OpenAPI document and HEAD; ``FastReads`` answers the
+    GETs by calling the reply directly, without FastAPI's per-request dependency solving, request
+    validation and middleware stack, which cost more than a cached read itself.
+    """
+
+    def register(reply: Reply) -> Reply:
+        async def endpoint(request: Request) -> Response:
+            return Response(await reply(request, **request.path_params), media_type=JSON)
+
+        setattr(endpoint, _REPLY_ATTR, reply)
+        endpoint.__doc__ = reply.__doc__
+        router.add_api_route(path, endpoint, methods=["GET"], name=reply.__name__)
+        return reply
+
+    return register
+
+
+class FastReads:
+    """The ``json_read`` routes, matched by exact path or by literal prefix and pattern."""
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        self._exact: dict[str, tuple[Route, Reply]] = {}
+        self._patterns: list[tuple[str, Route, Reply]] = []
+        # a literal GET path of another route is that route's, even where a pattern accepts it
+        self._taken: set[str] = set()
+        for route in routes:
+            reply = getattr(getattr(route, "endpoint", None), _REPLY_ATTR, None)
+            if not isinstance(route, Route) or reply is None:
+                if isinstance(route, Route) and "{" not in route.path and "GET" in (route.methods or ()):
+                    self._taken.add(route.path)
+                continue
+            if "{" in route.path:
+                self._patterns.append((route.path.split("{", 1)[0], route, reply))
+            else:
+                self._exact[route.path] = (route, reply)
+
+    def __len__(self) -> int:
+        return len(self._exact) + len(self._patterns)
+
+    def match(self, path: str) -> tuple[Route, Reply, dict[str, Any]] | None:
+        found = self._exact.get(path)
+        if found is not None:
+            return found[0], found[1], {}
+        if path in self._taken:
+            return None
+        for prefix, route, reply in self._patterns:
+            if path.startswith(prefix):
+                m = route.path_regex.match(path)
+                if m is not None:
+                    params = {k: route.param_convertors[k].convert(v) for k, v in m.groupdict().items()}
+                    return route, reply, params
+        return None
