@@ -1,10 +1,12 @@
 """Dispatch: alerts into shared aggregation groups, and flushing a group into claimed notifications.
 
 The evaluator calls ``enqueue_firing``/``enqueue_resolved`` inside the transaction that writes the
-state change, so a state change and its pending notification commit together. Any replica may
-flush a due group: the flush is a compare-and-swap of the group's ``seq`` and inserts one row per
-integration with the unique claim key ``<group>:<seq>:<integration>`` (the notification log). Only
-the replica whose transaction committed sends.
+state change, so a state change and its pending notification commit together; a group that this
+makes due at once is flushed in that same transaction (``flush_locked``), and the claimed
+notifications are delivered right after the commit. Any replica may flush a due group: the flush
+advances the group's ``seq`` (the group row locked, its ``seq`` checked) and inserts one row per
+integration with the unique claim key ``<group>:<seq>:<integration>`` (the notification log).
+Only the replica whose transaction committed sends.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ from vigil.alerting.labels import public
 from vigil.alerting.metrics import AlertingMetrics
 from vigil.alerting.models import Rule
 from vigil.alerting.nflog import Claimed, NotificationLog
-from vigil.alerting.notifyconfig import NotifyConfig
-from vigil.alerting.silences import Silences
+from vigil.alerting.notifycache import NotifyCache, OrgNotify
 from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
 from vigil.alerting.tables import alert_group as g
 from vigil.alerting.tables import alert_group_member as gm
@@ -35,6 +36,8 @@ from vigil.storage.db import Database, now_ms
 log = logging.getLogger("vigil.alerting.dispatch")
 
 AfterClaim = Callable[[list[int]], Awaitable[None]]
+# Group rows a transaction holds locked with a checked ``seq``: id -> the row as it now stands.
+Locked = dict[int, dict[str, Any]]
 
 
 def synthetic_route(rule: Rule) -> routing.Route:
@@ -60,8 +63,53 @@ def due_at(active: bool, nxt: int, last: int, now: int, wait: float, interval: f
     return min(nxt, candidate) if nxt > 0 else candidate
 
 
+async def _mark_due(
+    conn: AsyncConnection,
+    row: dict[str, Any],
+    now: int,
+    wait: float,
+    interval: float,
+    new_alert: bool,
+    options: str | None,
+    locked: Locked | None,
+) -> int:
+    """Set a group active and due (when ``due_at`` says), locking its row; returns when it is due.
+
+    The update is a compare-and-swap of ``seq``: a flush committed since ``row`` was read makes it
+    miss, and the row is read again (locked) and the update redone. So the row recorded in
+    ``locked`` is the group as it stands while this transaction holds it: a flush in this
+    transaction may take it as read."""
+    gid = int(row["id"])
+    for _ in range(10):
+        when = due_at(
+            bool(row["active"]), int(row["next_flush_at"]), int(row["last_flush_at"]), now, wait, interval,
+            new_alert,
+        )  # fmt: skip
+        values: dict[str, Any] = {"active": True, "next_flush_at": when}
+        if options is not None:
+            values["options"] = options
+        res = await conn.execute(update(g).where(g.c.id == gid, g.c.seq == row["seq"]).values(**values))
+        if res.rowcount == 1:
+            if locked is not None:
+                locked[gid] = {**row, **values}
+            return when
+        fresh = (await conn.execute(select(g).where(g.c.id == gid).with_for_update())).first()
+        if fresh is None:
+            break
+        row = dict(fresh._mapping)
+    # Not settled (the row vanished, or kept changing): mark it due without a flush here.
+    await conn.execute(update(g).where(g.c.id == gid).values(active=True, next_flush_at=now))
+    if locked is not None:
+        locked.pop(gid, None)
+    return now
+
+
 async def resolve_instance(
-    conn: AsyncConnection, instance_key: str, now: int, keep_kind: str | None = None
+    conn: AsyncConnection,
+    instance_key: str,
+    now: int,
+    keep_kind: str | None = None,
+    locked: Locked | None = None,
 ) -> list[int]:
     """Mark an instance's firing alerts resolved in every group (all kinds, or all but
     ``keep_kind``); returns the groups due now. Locks groups before members (one order everywhere)."""
@@ -79,24 +127,14 @@ async def resolve_instance(
         return []
     due = []
     for gid in sorted({int(r[1]) for r in rows}):
-        grow = (
-            await conn.execute(
-                select(g.c.active, g.c.next_flush_at, g.c.last_flush_at, g.c.options).where(g.c.id == gid)
-            )
-        ).first()
+        grow = (await conn.execute(select(g).where(g.c.id == gid))).first()
         if grow is None:
             continue
-        opts = loads(grow[3], {})
-        when = due_at(
-            bool(grow[0]),
-            int(grow[1]),
-            int(grow[2]),
-            now,
-            opts.get("group_wait", 0),
-            opts.get("group_interval", 300),
-            False,
+        row = dict(grow._mapping)
+        opts = loads(row["options"], {})
+        when = await _mark_due(
+            conn, row, now, opts.get("group_wait", 0), opts.get("group_interval", 300), False, None, locked
         )
-        await conn.execute(update(g).where(g.c.id == gid).values(active=True, next_flush_at=when))
         if when <= now:
             due.append(gid)
     await conn.execute(
@@ -112,8 +150,7 @@ class Dispatcher:
         self,
         db: Database,
         clock: Clock,
-        config: NotifyConfig,
-        silences: Silences,
+        cache: NotifyCache,
         nflog: NotificationLog,
         metrics: AlertingMetrics,
         root_url: str,
@@ -121,8 +158,7 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.clock = clock
-        self.config = config
-        self.silences = silences
+        self.cache = cache
         self.nflog = nflog
         self.metrics = metrics
         self.root_url = root_url
@@ -135,11 +171,13 @@ class Dispatcher:
     # -- enqueue (evaluator side, inside its transaction) -----------------------------------------
 
     async def routes_for(
-        self, conn: AsyncConnection, rule: Rule, labels: dict[str, str]
+        self, conn: AsyncConnection, rule: Rule, labels: dict[str, str], settings: OrgNotify | None = None
     ) -> list[routing.Route]:
         if rule.notification_settings and rule.notification_settings.get("receiver"):
             return [synthetic_route(rule)]
-        return routing.match(await self.config.route_tree(conn, rule.org_id), labels)
+        if settings is None:
+            settings = await self.cache.org(conn, rule.org_id)
+        return routing.match(settings.tree, labels)
 
     async def _touch_group(
         self,
@@ -149,44 +187,39 @@ class Dispatcher:
         glabels: dict[str, str],
         now: int,
         new_alert: bool,
+        locked: Locked | None,
     ) -> tuple[int, int]:
         key = routing.group_key(route, glabels)
         h = routing.group_hash(org_id, route.receiver, key)
-        await conn.execute(
-            insert_ignore(
-                self.db.dialect,
-                g,
-                {
-                    "org_id": org_id,
-                    "hash": h,
-                    "receiver": route.receiver,
-                    "group_key": key,
-                    "group_labels": dumps(glabels),
-                    "options": dumps(route.options()),
-                    "active": False,
-                    "seq": 0,
-                    "next_flush_at": 0,
-                    "last_flush_at": 0,
-                    "sent": "{}",
-                    "created": now,
-                },
-            )
-        )
-        row = (
+        options = dumps(route.options())
+        found = (await conn.execute(select(g).where(g.c.org_id == org_id, g.c.hash == h))).first()
+        if found is None:
             await conn.execute(
-                select(g.c.id, g.c.active, g.c.next_flush_at, g.c.last_flush_at).where(
-                    g.c.org_id == org_id, g.c.hash == h
+                insert_ignore(
+                    self.db.dialect,
+                    g,
+                    {
+                        "org_id": org_id,
+                        "hash": h,
+                        "receiver": route.receiver,
+                        "group_key": key,
+                        "group_labels": dumps(glabels),
+                        "options": options,
+                        "active": False,
+                        "seq": 0,
+                        "next_flush_at": 0,
+                        "last_flush_at": 0,
+                        "sent": "{}",
+                        "created": now,
+                    },
                 )
             )
-        ).one()
-        gid, active, nxt, last = int(row[0]), bool(row[1]), int(row[2]), int(row[3])
-        due = due_at(active, nxt, last, now, route.group_wait, route.group_interval, new_alert)
-        await conn.execute(
-            update(g)
-            .where(g.c.id == gid)
-            .values(active=True, next_flush_at=due, options=dumps(route.options()))
+            found = (await conn.execute(select(g).where(g.c.org_id == org_id, g.c.hash == h))).one()
+        row = dict(found._mapping)
+        due = await _mark_due(
+            conn, row, now, route.group_wait, route.group_interval, new_alert, options, locked
         )
-        return gid, due
+        return int(row["id"]), due
 
     async def enqueue_firing(
         self,
@@ -197,14 +230,17 @@ class Dispatcher:
         record: dict[str, Any],
         starts_at: int,
         now: int,
+        settings: OrgNotify | None = None,
+        locked: Locked | None = None,
     ) -> list[int]:
-        """Add (or refresh) a firing alert in every group its labels route to; returns groups due now."""
+        """Add (or refresh) a firing alert in every group its labels route to; returns groups due now.
+        ``locked`` collects the group rows this transaction now holds (for ``flush_locked``)."""
         labels: dict[str, str] = record["labels"]
         due: list[int] = []
         # Resolve what this instance sent under another kind (e.g. DatasourceNoData -> the rule's own).
-        due += await self.enqueue_resolved(conn, instance_key, now, keep_kind=kind)
+        due += await resolve_instance(conn, instance_key, now, kind, locked)
         member_key = f"{instance_key}:{kind}"
-        routes = await self.routes_for(conn, rule, labels)
+        routes = await self.routes_for(conn, rule, labels, settings)
         touched: list[tuple[routing.Route, dict[str, str]]] = []
         for route in routes:
             touched.append((route, routing.group_labels(route, public(labels))))
@@ -213,7 +249,7 @@ class Dispatcher:
         )
         alert = dumps(record)
         for route, glabels in touched:
-            gid, due_at = await self._touch_group(conn, rule.org_id, route, glabels, now, True)
+            gid, due_at = await self._touch_group(conn, rule.org_id, route, glabels, now, True, locked)
             res = await conn.execute(
                 insert_ignore(
                     self.db.dialect,
@@ -242,153 +278,194 @@ class Dispatcher:
         return due
 
     async def enqueue_resolved(
-        self, conn: AsyncConnection, instance_key: str, now: int, keep_kind: str | None = None
+        self,
+        conn: AsyncConnection,
+        instance_key: str,
+        now: int,
+        keep_kind: str | None = None,
+        locked: Locked | None = None,
     ) -> list[int]:
-        return await resolve_instance(conn, instance_key, now, keep_kind)
+        return await resolve_instance(conn, instance_key, now, keep_kind, locked)
 
     # -- flush (any replica) -------------------------------------------------------------------
 
-    async def flush(self, group_id: int) -> list[Claimed]:
-        """Flush one due group: returns the notifications this replica claimed."""
+    async def flush_locked(
+        self, conn: AsyncConnection, gr: dict[str, Any], settings: OrgNotify | None = None
+    ) -> list[Claimed]:
+        """Flush one group whose row this transaction holds locked, ``gr`` as it stands (its
+        ``seq`` checked): returns the notifications claimed. Nothing when it is not due."""
+        now = now_ms(self.clock)
+        group_id = int(gr["id"])
+        if not gr["active"] or gr["next_flush_at"] <= 0 or gr["next_flush_at"] > now:
+            return []
+        seq = int(gr["seq"]) + 1
+        org_id = int(gr["org_id"])
+        if settings is None:
+            settings = await self.cache.org(conn, org_id)
+        opts = loads(gr["options"], {})
+        # Policy edits apply to existing groups: take the route's current timers and timings.
+        current = routing.find(settings.tree, str(opts.get("route", "")))
+        if (
+            current is not None
+            and current.receiver == gr["receiver"]
+            and gr["group_key"].startswith(current.key + ":")
+        ):
+            opts = current.options()
+        members = (await conn.execute(select(gm).where(gm.c.group_id == group_id))).all()
+        timings = settings.timings_by_name(
+            list(opts.get("mute_time_intervals") or []) + list(opts.get("active_time_intervals") or [])
+        )
+        muted = any(
+            mutetiming.active(timings.get(n, []), now / 1000) for n in opts.get("mute_time_intervals") or []
+        )
+        active_names = opts.get("active_time_intervals") or []
+        if active_names and not any(mutetiming.active(timings.get(n, []), now / 1000) for n in active_names):
+            muted = True
+        silences = settings.active_silences(now)
+        visible = []
+        silenced = 0
+        for m in members:
+            mm = m._mapping
+            record = loads(mm["alert"], {})
+            if any(s.matches(record.get("labels") or {}) for s in silences):
+                silenced += 1
+                continue
+            visible.append((mm, record))
+        firing = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] == "firing")
+        resolved = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] != "firing")
+        sent = loads(gr["sent"], {})
+        claimed: list[Claimed] = []
+        deleted: set[int] = set()
+        repeat = float(opts.get("repeat_interval", routing.DEFAULT_REPEAT_INTERVAL))
+        if not muted:
+            integrations = settings.integrations.get(gr["receiver"], ())
+            if not integrations and (firing or resolved):
+                log.warning(
+                    "receiver %r of org %s has no contact point; alerts not sent", gr["receiver"], org_id
+                )
+            # Integrations with an earlier notification still pending: this one queues behind.
+            queued = await self.nflog.pending_integrations(conn, group_id) if integrations else set()
+            for integ in integrations:
+                prev = sent.get(integ.uid)
+                entry = (
+                    SentEntry(frozenset(prev["firing"]), frozenset(prev["resolved"]), prev["sent_at"] / 1000)
+                    if prev
+                    else None
+                )
+                send_resolved = not integ.disable_resolve_message
+                record_it, send_it = needs_update(entry, firing, resolved, send_resolved, repeat, now / 1000)
+                if record_it:
+                    sent[integ.uid] = {"firing": sorted(firing), "resolved": sorted(resolved), "sent_at": now}
+                if not send_it:
+                    continue
+                alerts = [
+                    payload.alert_entry(
+                        record, mm["status"], int(mm["starts_at"]), int(mm["ends_at"]), self.root_url
+                    )
+                    for mm, record in visible
+                    if send_resolved or mm["status"] == "firing"
+                ]
+                data = payload.build(
+                    gr["receiver"],
+                    org_id,
+                    gr["group_key"],
+                    loads(gr["group_labels"], {}),
+                    alerts,
+                    self.root_url,
+                )
+                claim = await self.nflog.claim(
+                    conn,
+                    claim_key=f"{gr['hash']}:{seq}:{integ.uid}",
+                    org_id=org_id,
+                    group_id=group_id,
+                    seq=seq,
+                    integration=integ,
+                    data=data,
+                    firing=sum(1 for a in alerts if a["status"] == "firing"),
+                    resolved=sum(1 for a in alerts if a["status"] != "firing"),
+                    now=now,
+                    ordered=integ.uid in queued,
+                )
+                if claim is not None:
+                    claimed.append(claim)
+            # Resolved alerts that were seen by this flush are done with.
+            deleted = {int(mm["id"]) for mm, _ in visible if mm["status"] != "firing"}
+            if deleted:
+                await conn.execute(delete(gm).where(gm.c.id.in_(sorted(deleted))))
+        remaining = [m for m in members if int(m._mapping["id"]) not in deleted]
+        has_firing = any(m._mapping["status"] == "firing" for m in remaining)
+        held_back = muted or silenced > 0
+        sent_times = [v["sent_at"] / 1000 for v in sent.values() if v.get("firing")]
+        last_sent = min(sent_times) if sent_times else now / 1000
+        nxt = next_flush(
+            has_firing, held_back, last_sent, now / 1000, float(opts.get("group_interval", 300)), repeat
+        )
+        done = await conn.execute(
+            update(g)
+            .where(g.c.id == group_id, g.c.seq == gr["seq"])
+            .values(
+                seq=seq,
+                last_flush_at=now,
+                next_flush_at=int(nxt * 1000),
+                active=bool(remaining),
+                sent=dumps(sent),
+            )
+        )
+        if done.rowcount != 1:  # the caller's lock and check of seq make this impossible
+            raise RuntimeError(f"dispatch group {group_id} changed under its lock")
+        return claimed
 
-        async def body(conn: AsyncConnection) -> list[Claimed] | None:
-            now = now_ms(self.clock)
-            grow = (await conn.execute(select(g).where(g.c.id == group_id))).first()
+    async def flush(self, group_id: int) -> list[Claimed]:
+        """Flush one due group in a transaction of its own: returns the notifications claimed."""
+
+        async def body(conn: AsyncConnection) -> list[Claimed]:
+            # Locked first: a replica flushing the same group waits, then finds it no longer due.
+            grow = (await conn.execute(select(g).where(g.c.id == group_id).with_for_update())).first()
             if grow is None:
                 return []
-            gr = grow._mapping
-            if not gr["active"] or gr["next_flush_at"] <= 0 or gr["next_flush_at"] > now:
-                return []
-            seq = int(gr["seq"]) + 1
-            won = await conn.execute(
-                update(g).where(g.c.id == group_id, g.c.seq == gr["seq"]).values(seq=seq, last_flush_at=now)
-            )
-            if won.rowcount != 1:
-                return None
-            org_id = int(gr["org_id"])
-            opts = loads(gr["options"], {})
-            # Policy edits apply to existing groups: take the route's current timers and timings.
-            current = routing.find(await self.config.route_tree(conn, org_id), str(opts.get("route", "")))
-            if (
-                current is not None
-                and current.receiver == gr["receiver"]
-                and gr["group_key"].startswith(current.key + ":")
-            ):
-                opts = current.options()
-            members = (await conn.execute(select(gm).where(gm.c.group_id == group_id))).all()
-            timings = await self.config.timings_by_name(
-                conn,
-                org_id,
-                list(opts.get("mute_time_intervals") or []) + list(opts.get("active_time_intervals") or []),
-            )
-            muted = any(
-                mutetiming.active(timings.get(n, []), now / 1000)
-                for n in opts.get("mute_time_intervals") or []
-            )
-            active_names = opts.get("active_time_intervals") or []
-            if active_names and not any(
-                mutetiming.active(timings.get(n, []), now / 1000) for n in active_names
-            ):
-                muted = True
-            silences = await self.silences.active(conn, org_id, now)
-            visible = []
-            silenced = 0
-            for m in members:
-                mm = m._mapping
-                record = loads(mm["alert"], {})
-                if any(s.matches(record.get("labels") or {}) for s in silences):
-                    silenced += 1
-                    continue
-                visible.append((mm, record))
-            firing = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] == "firing")
-            resolved = frozenset(mm["fingerprint"] for mm, _ in visible if mm["status"] != "firing")
-            sent = loads(gr["sent"], {})
-            claimed: list[Claimed] = []
-            deleted: set[int] = set()
-            repeat = float(opts.get("repeat_interval", routing.DEFAULT_REPEAT_INTERVAL))
-            if not muted:
-                integrations = await self.config.integrations(conn, org_id, gr["receiver"])
-                if not integrations and (firing or resolved):
-                    log.warning(
-                        "receiver %r of org %s has no contact point; alerts not sent", gr["receiver"], org_id
-                    )
-                # Integrations with an earlier notification still pending: this one queues behind.
-                queued = await self.nflog.pending_integrations(conn, group_id) if integrations else set()
-                for integ in integrations:
-                    prev = sent.get(integ.uid)
-                    entry = (
-                        SentEntry(
-                            frozenset(prev["firing"]), frozenset(prev["resolved"]), prev["sent_at"] / 1000
-                        )
-                        if prev
-                        else None
-                    )
-                    send_resolved = not integ.disable_resolve_message
-                    record_it, send_it = needs_update(
-                        entry, firing, resolved, send_resolved, repeat, now / 1000
-                    )
-                    if record_it:
-                        sent[integ.uid] = {
-                            "firing": sorted(firing),
-                            "resolved": sorted(resolved),
-                            "sent_at": now,
-                        }
-                    if not send_it:
-                        continue
-                    alerts = [
-                        payload.alert_entry(
-                            record, mm["status"], int(mm["starts_at"]), int(mm["ends_at"]), self.root_url
-                        )
-                        for mm, record in visible
-                        if send_resolved or mm["status"] == "firing"
-                    ]
-                    data = payload.build(
-                        gr["receiver"],
-                        org_id,
-                        gr["group_key"],
-                        loads(gr["group_labels"], {}),
-                        alerts,
-                        self.root_url,
-                    )
-                    claim = await self.nflog.claim(
-                        conn,
-                        claim_key=f"{gr['hash']}:{seq}:{integ.uid}",
-                        org_id=org_id,
-                        group_id=group_id,
-                        seq=seq,
-                        integration=integ,
-                        data=data,
-                        firing=sum(1 for a in alerts if a["status"] == "firing"),
-                        resolved=sum(1 for a in alerts if a["status"] != "firing"),
-                        now=now,
-                        ordered=integ.uid in queued,
-                    )
-                    if claim is not None:
-                        claimed.append(claim)
-                # Resolved alerts that were seen by this flush are done with.
-                deleted = {int(mm["id"]) for mm, _ in visible if mm["status"] != "firing"}
-                if deleted:
-                    await conn.execute(delete(gm).where(gm.c.id.in_(sorted(deleted))))
-            remaining = [m for m in members if int(m._mapping["id"]) not in deleted]
-            has_firing = any(m._mapping["status"] == "firing" for m in remaining)
-            held_back = muted or silenced > 0
-            sent_times = [v["sent_at"] / 1000 for v in sent.values() if v.get("firing")]
-            last_sent = min(sent_times) if sent_times else now / 1000
-            nxt = next_flush(
-                has_firing, held_back, last_sent, now / 1000, float(opts.get("group_interval", 300)), repeat
-            )
-            await conn.execute(
-                update(g)
-                .where(g.c.id == group_id)
-                .values(next_flush_at=int(nxt * 1000), active=bool(remaining), sent=dumps(sent))
-            )
-            return claimed
+            return await self.flush_locked(conn, dict(grow._mapping))
 
-        result = await write_retrying(self.db, body)
-        if result is None:
-            self.metrics.notifications_deduplicated.inc()
-            return []
-        return result
+        await self.cache.sync()
+        return await write_retrying(self.db, body)
+
+    async def flush_due(
+        self, conn: AsyncConnection, group_ids: list[int], locked: Locked, settings: OrgNotify | None = None
+    ) -> list[Claimed]:
+        """Inside the transaction that made them due: flush the groups it holds locked (the others
+        are left to a flush of their own). ``settings``: those of the groups' org."""
+        claimed: list[Claimed] = []
+        for gid in sorted(set(group_ids)):
+            row = locked.pop(gid, None)
+            if row is not None:
+                claimed += await self.flush_locked(conn, row, settings)
+        return claimed
+
+    async def send_claimed(self, claimed: list[Claimed]) -> None:
+        """Deliver notifications claimed by a transaction this replica committed."""
+        if claimed and self.after_claim is not None:
+            await self.after_claim([c.id for c in claimed])
+        if claimed:
+            await self.nflog.deliver_claimed(claimed)
+
+    def deliver(self, claimed: list[Claimed]) -> None:
+        """``send_claimed`` in the background (tracked, so ``stop`` cancels it)."""
+        if not claimed:
+            return
+
+        async def run() -> None:
+            try:
+                async with self._sem:
+                    await self.send_claimed(claimed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivering notifications %s failed", [c.id for c in claimed])
+
+        self._track(asyncio.create_task(run(), name="vigil-deliver"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def flush_and_send(self, group_id: int) -> None:
         if group_id in self._inflight:
@@ -396,11 +473,7 @@ class Dispatcher:
         self._inflight.add(group_id)
         try:
             async with self._sem:
-                claimed = await self.flush(group_id)
-                if claimed and self.after_claim is not None:
-                    await self.after_claim([c.id for c in claimed])
-                if claimed:
-                    await self.nflog.deliver_claimed(claimed)
+                await self.send_claimed(await self.flush(group_id))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -411,9 +484,7 @@ class Dispatcher:
     def kick(self, group_ids: list[int]) -> None:
         """Flush these groups now (they became due in a transaction this replica committed)."""
         for gid in sorted(set(group_ids)):
-            task = asyncio.create_task(self.flush_and_send(gid), name=f"vigil-flush-{gid}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(asyncio.create_task(self.flush_and_send(gid), name=f"vigil-flush-{gid}"))
 
     async def due_groups(self, limit: int = 200) -> list[int]:
         now = now_ms(self.clock)

@@ -198,15 +198,22 @@ class InstanceStore:
 
     async def apply(
         self, rule: Rule, changes: list[Change], now: float, dispatch: Any
-    ) -> tuple[list[Change], list[int]]:
-        """Write ``changes`` (those whose CAS succeeds); returns them and the dispatch groups due now."""
+    ) -> tuple[list[Change], list[int], list[Any]]:
+        """Write ``changes`` (those whose CAS succeeds) in one transaction, flushing there the
+        dispatch groups this makes due at once. Returns the changes written, the due groups left
+        for a flush of their own, and the notifications claimed (to deliver after the commit)."""
         if not changes:
-            return [], []
+            return [], [], []
         tick = _ms(now)
+        # MySQL's repeatable read would show an in-transaction flush a snapshot older than the
+        # group's lock: there the due groups are flushed in transactions of their own.
+        inline = self.db.dialect != "mysql"
 
-        async def body(conn: AsyncConnection) -> tuple[list[Change], list[int]]:
+        async def body(conn: AsyncConnection) -> tuple[list[Change], list[int], list[Any]]:
             written: list[Change] = []
             due: list[int] = []
+            locked: dict[int, dict[str, Any]] = {}
+            settings = None
             for c in sorted(changes, key=lambda c: c.fingerprint):
                 if not await self._write(conn, rule, c, tick):
                     continue
@@ -228,13 +235,25 @@ class InstanceStore:
                         "ruleUid": rule.uid,
                         "orgId": rule.org_id,
                     }
+                    if settings is None:
+                        settings = await dispatch.cache.org(conn, rule.org_id)
                     due += await dispatch.enqueue_firing(
-                        conn, rule, instance_key, alert_kind(c.new.state), record, _ms(c.new.fired_at), tick
-                    )
+                        conn, rule, instance_key, alert_kind(c.new.state), record, _ms(c.new.fired_at), tick,
+                        settings, locked,
+                    )  # fmt: skip
                 elif kind == "resolved":
-                    due += await dispatch.enqueue_resolved(conn, instance_key, tick)
-            return written, due
+                    due += await dispatch.enqueue_resolved(conn, instance_key, tick, None, locked)
+            claimed: list[Any] = []
+            if inline and due:
+                rest = sorted({gid for gid in due if gid not in locked})
+                if settings is None:
+                    settings = await dispatch.cache.org(conn, rule.org_id)
+                claimed = await dispatch.flush_due(conn, due, locked, settings)
+                due = rest
+            return written, due, claimed
 
+        if any(not c.delete for c in changes):
+            await dispatch.cache.sync()
         return await write_retrying(self.db, body)
 
     async def _write(self, conn: AsyncConnection, rule: Rule, c: Change, tick: int) -> bool:

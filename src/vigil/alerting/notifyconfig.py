@@ -85,7 +85,7 @@ class NotifyConfig:
 
     # -- contact points ------------------------------------------------------------------------
 
-    def _integration(self, m: Any) -> Integration:
+    def integration_from_row(self, m: Any) -> Integration:
         try:
             secure = self.box.decrypt_map(loads(m["secure_settings"], {}), scope=m["uid"] + ":")
         except SecretError:
@@ -122,16 +122,10 @@ class NotifyConfig:
             rows = (await conn.execute(q.order_by(cp.c.name, cp.c.id))).all()
         return [self.export(r._mapping) for r in rows]
 
-    async def integrations(self, conn: AsyncConnection, org_id: int, receiver: str) -> list[Integration]:
-        rows = await conn.execute(
-            select(cp).where(cp.c.org_id == org_id, cp.c.name == receiver).order_by(cp.c.id)
-        )
-        return [self._integration(r._mapping) for r in rows]
-
     async def integration(self, uid: str) -> Integration | None:
         async with self.db.read() as conn:
             row = (await conn.execute(select(cp).where(cp.c.uid == uid))).first()
-        return None if row is None else self._integration(row._mapping)
+        return None if row is None else self.integration_from_row(row._mapping)
 
     def parse_contact_point(
         self, body: Any, current: Integration | None = None
@@ -218,7 +212,7 @@ class NotifyConfig:
             row = (await conn.execute(select(cp).where(cp.c.org_id == org_id, cp.c.uid == uid))).first()
             if row is None:
                 raise AppError.not_found("contact point not found")
-            current = self._integration(row._mapping)
+            current = self.integration_from_row(row._mapping)
             name, kind, plain, secure, disable = self.parse_contact_point(body, current)
             if name != current.name:
                 used = await self._receiver_in_use(conn, org_id, current.name)
@@ -372,16 +366,6 @@ class NotifyConfig:
         async with self.db.read() as conn:
             rows = (await conn.execute(select(mt).where(mt.c.org_id == org_id).order_by(mt.c.name))).all()
         return [self._timing(r._mapping) for r in rows]
-
-    async def timings_by_name(
-        self, conn: AsyncConnection, org_id: int, names: list[str]
-    ) -> dict[str, list[dict[str, Any]]]:
-        if not names:
-            return {}
-        rows = await conn.execute(
-            select(mt.c.name, mt.c.time_intervals).where(mt.c.org_id == org_id, mt.c.name.in_(names))
-        )
-        return {n: loads(t, []) for n, t in rows}
 
     async def get_timing(self, org_id: int, name: str) -> dict[str, Any]:
         async with self.db.read() as conn:

@@ -21,7 +21,9 @@ from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.instances import InstanceStore
 from vigil.alerting.metrics import AlertingMetrics
 from vigil.alerting.nflog import NotificationLog
+from vigil.alerting.notification_templates import NotificationTemplates
 from vigil.alerting.notifier import SendContext, SMTPSettings
+from vigil.alerting.notifycache import NotifyCache
 from vigil.alerting.notifyconfig import NotifyConfig
 from vigil.alerting.query import DataSourceRunner, QueryRunner
 from vigil.alerting.rules import TOPIC, RuleStore
@@ -88,15 +90,15 @@ class AlertingService:
         self.rules = RuleStore(db, clock, cluster.bus, self.min_interval)
         self.notify = NotifyConfig(db, clock, secret_key)
         self.silences = Silences(db, clock)
+        self.templates = NotificationTemplates(db, clock, cluster.bus)
         self.instances = InstanceStore(db, self.instance)
         self._http: httpx.AsyncClient | None = None
         self.nflog = NotificationLog(
             db, clock, self.notify, self.instance, self.metrics, self.send_context, self.max_attempts,
             self.notification_timeout,
         )  # fmt: skip
-        self.dispatcher = Dispatcher(
-            db, clock, self.notify, self.silences, self.nflog, self.metrics, self.root_url
-        )
+        self.notify_cache = NotifyCache(self.notify, self.silences, clock, cluster.bus)
+        self.dispatcher = Dispatcher(db, clock, self.notify_cache, self.nflog, self.metrics, self.root_url)
         # Evaluations share the replica's connection pool with HTTP requests: leave them half.
         pool = db.options.pool_size if db.dialect != "sqlite" else 16
         self.scheduler = Scheduler(self, concurrency=max(2, min(64, pool // 2)))
@@ -120,6 +122,7 @@ class AlertingService:
             version=self.version,
             smtp=self.smtp,
             notification_id=notification_id,
+            templates=self.templates.named,
         )
 
     async def _resolve_deleted(self, conn: Any, org_id: int, uids: list[str]) -> None:

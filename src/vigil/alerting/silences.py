@@ -78,7 +78,7 @@ class Silences:
         self.clock = clock
 
     @staticmethod
-    def _from_row(m: Any) -> Silence:
+    def from_row(m: Any) -> Silence:
         return Silence(
             uid=m["uid"],
             matchers=[
@@ -111,7 +111,7 @@ class Silences:
         rows = await conn.execute(
             select(t).where(t.c.org_id == org_id, t.c.starts_at <= now, t.c.ends_at > now)
         )
-        return [self._from_row(r._mapping) for r in rows]
+        return [self.from_row(r._mapping) for r in rows]
 
     async def list(self, org_id: int) -> list[dict[str, Any]]:
         async with self.db.read() as conn:
