@@ -1,5 +1,6 @@
 """Alerting tables: rules, per-series state (changes go to the ``annotation`` table), receivers,
-policies, mute timings, silences, dispatch groups with their alerts, and the notification log."""
+policies, mute timings, notification templates, silences, dispatch groups with their alerts, and
+the notification log."""
 
 from __future__ import annotations
 
@@ -98,6 +99,20 @@ alert_mute_timing = Table(
     Column("org_id", Integer, nullable=False),
     Column("name", String(190), nullable=False),
     Column("time_intervals", Text, nullable=False),
+    Column("provenance", String(20), nullable=False, server_default=""),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated", BigInteger, nullable=False),
+    UniqueConstraint("org_id", "name"),
+)
+
+# Notification templates: one text per name, whose ``define`` blocks contact points can call.
+alert_notification_template = Table(
+    "alert_notification_template",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("name", String(190), nullable=False),
+    Column("template", LONG_TEXT, nullable=False),
     Column("provenance", String(20), nullable=False, server_default=""),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("updated", BigInteger, nullable=False),

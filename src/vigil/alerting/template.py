@@ -4,7 +4,8 @@
 Covers the part of Go's text/template that alert templates use: variables with field access,
 ``.`` fields, string/number/bool literals, function calls, pipelines with ``|``, parentheses,
 ``if``/``else if``/``else``/``end``, ``range $k, $v := …``, ``with``, comments and ``{{-``/``-}}``
-trimming. ``parse`` raises ``TemplateError`` (a 400 at save time); ``render`` never raises.
+trimming, and named templates: ``define``, ``template "name" pipeline`` and ``block`` (notification
+templates). ``parse`` raises ``TemplateError`` (a 400 at save time); ``render`` never raises.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class Pipe:
 
 @dataclass
 class Node:
-    kind: str  # text, out, if, range, with
+    kind: str  # text, out, if, range, with, template (text: the name), define (only while parsing)
     text: str = ""
     pipe: Pipe | None = None
     body: list[Node] = field(default_factory=list)
@@ -179,8 +180,32 @@ def _parse_pipe(tokens: list[tuple[str, str]], funcs: Mapping[str, Callable[...,
     return Pipe(decl, cmds)
 
 
-def parse(text: str, funcs: Mapping[str, Callable[..., Any]] | None = None) -> list[Node]:
+Named = Mapping[str, "list[Node] | Callable[[Any], str]"]
+
+
+def _template_call(rest: str, funcs: Mapping[str, Callable[..., Any]], word: str) -> Node:
+    """``"name"`` or ``"name" pipeline`` after ``template`` / ``block``."""
+    m = re.match(r'\s*("(?:[^"\\]|\\.)*"|`[^`]*`)\s*(.*)$', rest, re.S)
+    if m is None:
+        raise TemplateError(f"{word}: a quoted template name is needed")
+    name = (
+        bytes(m.group(1)[1:-1], "utf-8").decode("unicode_escape")
+        if m.group(1)[0] == '"'
+        else m.group(1)[1:-1]
+    )
+    pipe = _parse_pipe(_tokens(m.group(2)), funcs) if m.group(2).strip() else None
+    return Node("template", text=name, pipe=pipe)
+
+
+def parse(
+    text: str,
+    funcs: Mapping[str, Callable[..., Any]] | None = None,
+    defines: dict[str, list[Node]] | None = None,
+) -> list[Node]:
+    """The nodes of ``text``; the bodies of its ``define`` and ``block`` actions go to ``defines``
+    (a ``define`` redefines an earlier one of the same name, as in Go)."""
     funcs = funcs if funcs is not None else FUNCS
+    defines = defines if defines is not None else {}
     root: list[Node] = []
     # Frames: (node owning the list, the list being filled, closed by its owner's {{end}}).
     stack: list[tuple[Node | None, list[Node], bool]] = [(None, root, False)]
@@ -207,9 +232,21 @@ def parse(text: str, funcs: Mapping[str, Callable[..., Any]] | None = None) -> l
             node = Node(word, pipe=_parse_pipe(_tokens(rest), funcs))
             stack[-1][1].append(node)
             stack.append((node, node.body, False))
+        elif word == "define" or word == "block":
+            if len(stack) != 1:
+                raise TemplateError(f"{word} is only allowed at the top level")
+            call = _template_call(rest, funcs, word)
+            if word == "define" and call.pipe is not None:
+                raise TemplateError("define takes only a name")
+            node = Node("define", text=call.text)
+            if word == "block":  # defines the template and runs it here
+                stack[-1][1].append(call)
+            stack.append((node, node.body, False))
+        elif word == "template":
+            stack[-1][1].append(_template_call(rest, funcs, word))
         elif word == "else":
             owner, lst, chained = stack.pop()
-            if owner is None or lst is owner.orelse:
+            if owner is None or lst is owner.orelse or owner.kind == "define":
                 raise TemplateError("unexpected {{else}}")
             stack.append((owner, owner.orelse, chained))
             if rest.startswith("if "):
@@ -221,8 +258,11 @@ def parse(text: str, funcs: Mapping[str, Callable[..., Any]] | None = None) -> l
         elif word == "end":
             if len(stack) == 1:
                 raise TemplateError("unexpected {{end}}")
-            while stack.pop()[2]:
-                pass
+            closed = stack.pop()
+            while closed[2]:
+                closed = stack.pop()
+            if closed[0] is not None and closed[0].kind == "define":
+                defines[closed[0].text] = closed[0].body
         elif not body:
             raise TemplateError("missing value for command")
         else:
@@ -253,17 +293,27 @@ def _truth(v: Any) -> bool:
 def _get(obj: Any, name: str) -> Any:
     if obj is None:
         return None
-    if isinstance(obj, CaptureValue):
-        return obj.field(name)
+    # values with Go methods or fields of their own (CaptureValue, notification data)
+    own = getattr(obj, "field", None)
+    if callable(own):
+        return own(name)
     if isinstance(obj, Mapping):
         return obj.get(name)
     raise TemplateError(f"can't evaluate field {name} in type {type(obj).__name__}")
 
 
 class _Scope:
-    def __init__(self, variables: dict[str, Any], dot: Any) -> None:
+    def __init__(self, variables: dict[str, Any], dot: Any, named: Named, depth: int = 0) -> None:
         self.vars = variables
         self.dot = dot
+        self.named = named
+        self.depth = depth
+
+    def inner(self, dot: Any, variables: dict[str, Any] | None = None) -> _Scope:
+        return _Scope(self.vars if variables is None else variables, dot, self.named, self.depth)
+
+
+_MAX_TEMPLATE_DEPTH = 50
 
 
 def _operand(kind: str, val: Any, scope: _Scope) -> Any:
@@ -313,6 +363,9 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
         if n.kind == "text":
             out.append(n.text)
             continue
+        if n.kind == "template":
+            _call_template(n, scope, out)
+            continue
         assert n.pipe is not None
         value = _run_pipe(n.pipe, scope)
         if n.kind == "out":
@@ -324,7 +377,7 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
             _exec(n.body if _truth(value) else n.orelse, scope, out)
         elif n.kind == "with":
             if _truth(value):
-                _exec(n.body, _Scope(scope.vars, value), out)
+                _exec(n.body, scope.inner(value), out)
             else:
                 _exec(n.orelse, scope, out)
         elif n.kind == "range":
@@ -340,7 +393,7 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
             if not items:
                 _exec(n.orelse, scope, out)
             for k, v in items:
-                inner = _Scope(dict(scope.vars), v)
+                inner = scope.inner(v, dict(scope.vars))
                 if len(n.pipe.decl) == 1:
                     inner.vars[n.pipe.decl[0]] = v
                 elif len(n.pipe.decl) == 2:
@@ -349,14 +402,33 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
                 _exec(n.body, inner, out)
 
 
-def render(text: str, variables: Mapping[str, Any], dot: Any = None, name: str = "") -> str:
-    """Expand ``text``; a template error yields Grafana's ``[error executing template …]`` text."""
+def _call_template(n: Node, scope: _Scope, out: list[str]) -> None:
+    """``{{ template "name" pipeline }}``: the named template runs with the pipeline's value as its
+    dot and no variables but ``$`` (as in Go); a built-in one is a function of that value."""
+    found = scope.named.get(n.text)
+    if found is None:
+        raise TemplateError(f'no such template "{n.text}"')
+    dot = _run_pipe(n.pipe, scope) if n.pipe is not None else None
+    if callable(found):
+        out.append(found(dot))
+        return
+    if scope.depth >= _MAX_TEMPLATE_DEPTH:
+        raise TemplateError(f'template "{n.text}": templates nested too deeply')
+    _exec(found, _Scope({"$": dot}, dot, scope.named, scope.depth + 1), out)
+
+
+def render(
+    text: str, variables: Mapping[str, Any], dot: Any = None, name: str = "", named: Named | None = None
+) -> str:
+    """Expand ``text``; a template error yields Grafana's ``[error executing template …]`` text.
+    ``named``: the templates ``{{ template "…" }}`` can call (``text``'s own ``define``s added)."""
     if "{{" not in text:
         return text
     try:
-        nodes = parse(text)
+        defines: dict[str, list[Node]] = {}
+        nodes = parse(text, defines=defines)
         out: list[str] = []
-        _exec(nodes, _Scope(dict(variables), dot), out)
+        _exec(nodes, _Scope(dict(variables), dot, {**(named or {}), **defines}), out)
         return "".join(out)
     except TemplateError as exc:
         return f"[error executing template {name}: {exc}]"
@@ -368,6 +440,14 @@ def check(text: str) -> None:
     """Raise TemplateError when ``text`` does not parse."""
     if "{{" in text:
         parse(text)
+
+
+def definitions(text: str) -> dict[str, list[Node]]:
+    """The templates a notification template text defines (raises TemplateError). Text outside
+    ``define`` blocks is allowed and ignored, as Grafana does with a template group's body."""
+    defines: dict[str, list[Node]] = {}
+    parse(text, defines=defines)
+    return defines
 
 
 # -- functions ----------------------------------------------------------------------------------

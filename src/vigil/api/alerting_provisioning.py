@@ -1,5 +1,6 @@
 """Grafana's alerting provisioning API (``/api/v1/provisioning``): alert rules and rule groups,
-contact points, notification policies, mute timings. Viewers read, Editors write."""
+contact points, notification policies, mute timings, notification templates. Viewers read, Editors
+write."""
 
 from __future__ import annotations
 
@@ -174,6 +175,32 @@ async def update_timing(name: str, request: Request, who: Identity = Depends(edi
 @router.delete("/mute-timings/{name}")
 async def delete_timing(name: str, request: Request, who: Identity = Depends(editor)) -> Response:
     await alerting(request).notify.delete_timing(who.org_id, name)
+    return Response(status_code=204)
+
+
+# -- notification templates ------------------------------------------------------------------------
+
+
+@router.get("/templates")
+async def list_templates(request: Request, who: Identity = Depends(viewer)) -> Response:
+    return json_response(await alerting(request).templates.list_all(who.org_id))
+
+
+@router.get("/templates/{name}")
+async def get_template(name: str, request: Request, who: Identity = Depends(viewer)) -> Response:
+    return json_response(await alerting(request).templates.get(who.org_id, name))
+
+
+@router.put("/templates/{name}")
+async def put_template(name: str, request: Request, who: Identity = Depends(editor)) -> Response:
+    body = await json_object(request)
+    saved = await alerting(request).templates.put(who.org_id, name, body, provenance(request))
+    return json_response(saved, 202)
+
+
+@router.delete("/templates/{name}", status_code=204, response_class=Response)
+async def delete_template(name: str, request: Request, who: Identity = Depends(editor)) -> Response:
+    await alerting(request).templates.delete(who.org_id, name)
     return Response(status_code=204)
 
 

@@ -4,11 +4,16 @@ names stored encrypted), ``validate(settings)`` and ``async send(integration, da
 from __future__ import annotations
 
 import importlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from vigil.alerting.notifier.templates import Texts
+    from vigil.alerting.template import Node
 
 
 class DeliveryError(Exception):
@@ -57,6 +62,15 @@ class SendContext:
     version: str
     smtp: SMTPSettings
     notification_id: str = ""
+    # the org's notification templates by name (vigil.alerting.notification_templates)
+    templates: Callable[[int], Awaitable[Mapping[str, list[Node]]]] | None = None
+
+    async def texts(self, integration: Integration, data: dict[str, Any]) -> Texts:
+        """What renders this notification's title and message settings (templates)."""
+        from vigil.alerting.notifier.templates import Texts
+
+        named = await self.templates(integration.org_id) if self.templates is not None else None
+        return Texts(data, named)
 
 
 def channels() -> dict[str, ModuleType]:

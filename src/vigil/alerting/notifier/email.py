@@ -32,16 +32,23 @@ def validate(settings: dict[str, Any]) -> None:
 
 
 def build(
-    integration: Integration, data: dict[str, Any], smtp: SMTPSettings, to: list[str], msg_id: str
+    integration: Integration,
+    data: dict[str, Any],
+    smtp: SMTPSettings,
+    to: list[str],
+    msg_id: str,
+    texts: templates.Texts | None = None,
 ) -> EmailMessage:
+    texts = texts or templates.Texts(data)
     msg = EmailMessage()
-    msg["Subject"] = integration.setting("subject") or templates.title(data)
+    # a header is one line: a template's line breaks become spaces
+    msg["Subject"] = " ".join(texts.text(integration.setting("subject"), templates.title, "subject").split())
     msg["From"] = formataddr((smtp.from_name, smtp.from_address))
     msg["To"] = ", ".join(to)
     msg["Message-ID"] = msg_id or make_msgid(domain="vigil")
     text = templates.message(data)
     if integration.setting("message"):
-        text = str(integration.setting("message")) + "\n\n" + text
+        text = texts.text(integration.setting("message"), templates.message, "message") + "\n\n" + text
     msg.set_content(text)
     msg.add_alternative(templates.message_html(data), subtype="html")
     return msg
@@ -80,9 +87,10 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
         raise DeliveryError("SMTP is not configured: set [smtp] enabled and host", permanent=True)
     to = addresses(integration.setting("addresses"))
     batches = [to] if integration.setting("singleEmail", False) else [[a] for a in to]
+    texts = await ctx.texts(integration, data)
     for i, batch in enumerate(batches):
         msg_id = f"<{ctx.notification_id.replace(':', '.')}.{i}@vigil>" if ctx.notification_id else ""
-        msg = build(integration, data, smtp, batch, msg_id)
+        msg = build(integration, data, smtp, batch, msg_id, texts)
         try:
             await asyncio.to_thread(_deliver, smtp, msg, ctx.timeout)
         except DeliveryError:

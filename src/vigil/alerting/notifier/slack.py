@@ -34,13 +34,16 @@ def validate(settings: dict[str, Any]) -> None:
                 raise AppError.bad_request(f"invalid slack contact point: {key}: {exc}") from None
 
 
-def body(integration: Integration, data: dict[str, Any], ts: int) -> dict[str, Any]:
+def body(
+    integration: Integration, data: dict[str, Any], ts: int, texts: templates.Texts | None = None
+) -> dict[str, Any]:
+    texts = texts or templates.Texts(data)
     firing = data["status"] == "firing"
     attachment: dict[str, Any] = {
         "color": "#D63232" if firing else "#36a64f",
-        "title": integration.setting("title") or templates.title(data),
+        "title": texts.text(integration.setting("title"), templates.title, "title"),
         "title_link": data["externalURL"] + "alerting/list",
-        "text": integration.setting("text") or templates.message(data),
+        "text": texts.text(integration.setting("text"), templates.message, "text"),
         "fallback": templates.title(data),
         "footer": "Grafana v" + str(data.get("grafanaVersion", "")),
         "footer_icon": FOOTER_ICON,
@@ -76,7 +79,8 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
     if not url:
         url = integration.setting("endpointUrl", POST_MESSAGE)
         headers["Authorization"] = f"Bearer {integration.setting('token')}"
-    payload = orjson.dumps(body(integration, {**data, "grafanaVersion": ctx.version}, int(time.time())))
+    data = {**data, "grafanaVersion": ctx.version}
+    payload = orjson.dumps(body(integration, data, int(time.time()), await ctx.texts(integration, data)))
     try:
         resp = await ctx.http.post(url, content=payload, headers=headers, timeout=ctx.timeout)
     except (OutboundBlocked, httpx.InvalidURL) as exc:

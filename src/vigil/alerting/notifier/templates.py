@@ -4,7 +4,10 @@ output): ``[FIRING:2] DiskAlmostFull (Infrastructure warning)`` and the per-aler
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from vigil.alerting.template import Node, TemplateError, render
 
 
 def title(data: dict[str, Any]) -> str:
@@ -97,3 +100,101 @@ def message_html(data: dict[str, Any]) -> str:
         + "".join(rows)
         + "</body></html>"
     )
+
+
+# -- contact-point texts written as templates ---------------------------------------------------
+#
+# A contact point's title, message, subject or text is a Go template over Grafana's notification
+# data, with Go's field names (``{{ .CommonLabels.alertname }}``, ``{{ range .Alerts.Firing }}``,
+# ``{{ .Labels.SortedPairs }}``), and may call the org's notification templates
+# (``{{ template "my.title" . }}``) or the built-in ``default.title``, ``default.message`` and
+# ``__subject``.
+
+
+class KV(dict[str, str]):
+    """Labels or annotations: a key reads its value; ``SortedPairs``, ``Names`` and ``Values`` are
+    Alertmanager's KV methods."""
+
+    def field(self, name: str) -> Any:
+        if name == "SortedPairs":
+            return [{"Name": k, "Value": self[k]} for k in sorted(self)]
+        if name == "Names":
+            return sorted(self)
+        if name == "Values":
+            return [self[k] for k in sorted(self)]
+        return self.get(name)
+
+
+class Alerts(list[dict[str, Any]]):
+    """``.Alerts``, with ``.Alerts.Firing`` and ``.Alerts.Resolved``."""
+
+    def field(self, name: str) -> Any:
+        if name == "Firing":
+            return Alerts(a for a in self if a["Status"] == "firing")
+        if name == "Resolved":
+            return Alerts(a for a in self if a["Status"] == "resolved")
+        raise TemplateError(f"can't evaluate field {name} in type []Alert")
+
+
+class NotificationData(dict[str, Any]):
+    """The dot of a contact-point template; ``raw`` is the payload it was made from."""
+
+    raw: dict[str, Any]
+
+
+def _alert_view(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Status": a.get("status", ""),
+        "Labels": KV(a.get("labels") or {}),
+        "Annotations": KV(a.get("annotations") or {}),
+        "StartsAt": a.get("startsAt", ""),
+        "EndsAt": a.get("endsAt", ""),
+        "GeneratorURL": a.get("generatorURL", ""),
+        "SilenceURL": a.get("silenceURL", ""),
+        "DashboardURL": a.get("dashboardURL", ""),
+        "PanelURL": a.get("panelURL", ""),
+        "Fingerprint": a.get("fingerprint", ""),
+        "Values": dict(a.get("values") or {}),
+        "ValueString": a.get("valueString", ""),
+        "OrgID": a.get("orgId", 0),
+    }
+
+
+def template_data(data: dict[str, Any]) -> NotificationData:
+    view = NotificationData(
+        Receiver=data.get("receiver", ""),
+        Status=data.get("status", ""),
+        Alerts=Alerts(_alert_view(a) for a in data.get("alerts") or []),
+        GroupLabels=KV(data.get("groupLabels") or {}),
+        CommonLabels=KV(data.get("commonLabels") or {}),
+        CommonAnnotations=KV(data.get("commonAnnotations") or {}),
+        ExternalURL=data.get("externalURL", ""),
+        GroupKey=data.get("groupKey", ""),
+    )
+    view.raw = data
+    return view
+
+
+def _builtin(fn: Callable[[dict[str, Any]], str], data: dict[str, Any]) -> Callable[[Any], str]:
+    return lambda dot: fn(dot.raw if isinstance(dot, NotificationData) else data)
+
+
+class Texts:
+    """The texts of one notification: a contact point's template setting rendered, or the default."""
+
+    def __init__(self, data: dict[str, Any], named: Mapping[str, list[Node]] | None = None) -> None:
+        self.data = data
+        self._dot: NotificationData | None = None
+        self.named: dict[str, list[Node] | Callable[[Any], str]] = {
+            "default.title": _builtin(title, data),
+            "__subject": _builtin(title, data),
+            "default.message": _builtin(message, data),
+            **(named or {}),
+        }
+
+    def text(self, setting: Any, default: Callable[[dict[str, Any]], str], name: str) -> str:
+        if setting in (None, ""):
+            return default(self.data)
+        if self._dot is None:
+            self._dot = template_data(self.data)
+        return render(str(setting), {"$": self._dot}, dot=self._dot, name=name, named=self.named)

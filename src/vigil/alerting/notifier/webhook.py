@@ -36,7 +36,10 @@ def validate(settings: dict[str, Any]) -> None:
         )
 
 
-def body(integration: Integration, data: dict[str, Any]) -> dict[str, Any]:
+def body(
+    integration: Integration, data: dict[str, Any], texts: templates.Texts | None = None
+) -> dict[str, Any]:
+    texts = texts or templates.Texts(data)
     max_alerts = int(integration.setting("maxAlerts", 0) or 0)
     alerts = data["alerts"]
     truncated = 0
@@ -55,9 +58,9 @@ def body(integration: Integration, data: dict[str, Any]) -> dict[str, Any]:
         "version": "1",
         "groupKey": data["groupKey"],
         "truncatedAlerts": truncated,
-        "title": templates.title(data),
+        "title": texts.text(integration.setting("title"), templates.title, "title"),
         "state": "alerting" if data["status"] == "firing" else "ok",
-        "message": templates.message(data),
+        "message": texts.text(integration.setting("message"), templates.message, "message"),
     }
 
 
@@ -73,7 +76,7 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
     elif integration.setting("authorization_credentials"):
         scheme = integration.setting("authorization_scheme", "Bearer")
         headers["Authorization"] = f"{scheme} {integration.setting('authorization_credentials')}"
-    payload = orjson.dumps(body(integration, data))
+    payload = orjson.dumps(body(integration, data, await ctx.texts(integration, data)))
     try:
         resp = await ctx.http.request(
             method, url, content=payload, headers=headers, auth=auth, timeout=ctx.timeout
