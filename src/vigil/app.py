@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib
 import logging
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from vigil import __version__, logs
+from vigil.alerting.cleanup import delete_alerting_of_org
 from vigil.alerting.service import AlertingService
 from vigil.auth.authenticate import Authenticator
 from vigil.auth.bruteforce import BruteForceGuard
@@ -197,6 +199,7 @@ def build_services(config: Config, clock: Clock | None = None) -> Services:
     services.security = SecurityPolicy.from_config(config, root_url)
     services.auth.bruteforce = services.bruteforce
     _wire_alerting(services, port)
+    services.orgs.cleanups.append(functools.partial(delete_alerting_of_org, bus=services.cluster.bus))
     services.dashboard_cache = DashboardReadCache(
         db, services.cluster.bus, config.get_int("dashboards", "read_cache_mb", minimum=0) * 1024 * 1024
     )

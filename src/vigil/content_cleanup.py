@@ -1,7 +1,7 @@
 """Removing what the content features keep for an org, a user or a team when it is deleted.
 
-An org: preferences, stars, annotations, snapshots, library elements, playlists, data-source
-provisioning records. A user: their stars, preferences and folder/dashboard permission items. A
+An org: preferences, stars, annotations, snapshots, library elements, playlists, data sources and
+their provisioning records. A user: their stars, preferences and folder/dashboard permission items. A
 team: its preferences and permission items. Each runs inside the deleting transaction
 (``Orgs``/``Users``/``Teams(cleanups=[...])``)."""
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.annotations.tables import annotation, annotation_tag
 from vigil.dashboards.tables import dashboard_acl
+from vigil.datasources.tables import data_source
 from vigil.library.tables import library_element
 from vigil.playlists.tables import playlist, playlist_item
 from vigil.preferences.tables import preferences, star
@@ -31,6 +32,7 @@ async def delete_content_of_org(conn: AsyncConnection, org_id: int) -> None:
         star,
         preferences,
         provisioning_datasource,
+        data_source,
     ):
         await conn.execute(delete(table).where(table.c.org_id == org_id))
 
