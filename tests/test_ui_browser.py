@@ -439,6 +439,7 @@ PAGES = [
     ("alert-rules", "/alerting/list"),
     ("alert-rule-new", "/alerting/new"),
     ("contact-points", "/alerting/notifications"),
+    ("notification-templates", "/alerting/notifications/templates"),
     ("policies", "/alerting/routes"),
     ("silences", "/alerting/silences"),
     ("admin-users", "/admin/users"),
@@ -542,17 +543,29 @@ def test_a_rule_and_a_webhook_contact_point_made_in_the_ui_fire_at_a_local_recei
     ctx, page, watch = new_page(browser, auth_state)
     try:
         base = vigil.url
-        # contact point, and its "Test" button
+        # a notification template, then a contact point whose title calls it, and its "Test" button
+        page.goto(base + "/alerting/notifications/templates")
+        page.get_by_role("button", name="+ Add template").click()
+        page.fill("input[name=template-name]", "ui-templates")
+        page.fill(
+            "textarea[name=template-content]",
+            '{{ define "ui.title" }}UI {{ .Status }}: {{ .CommonLabels.alertname }}{{ end }}',
+        )
+        page.get_by_role("button", name="Save template").click()
+        page.get_by_text("Template saved").wait_for()
+        page.locator("tr", has_text="ui-templates").get_by_text("ui.title").wait_for()
         page.goto(base + "/alerting/notifications")
         page.get_by_role("button", name="+ Add contact point").click()
         page.fill("input[name=cp-name]", "ui-webhook")
         page.select_option("select[name=cp-type]", "webhook")
         page.fill("input[name=cp-url]", receiver.url)
+        page.fill("input[name=cp-title]", '{{ template "ui.title" . }}')
         page.get_by_role("button", name="Save contact point").click()
         page.get_by_text("Contact point saved").wait_for()
         page.locator("tr", has_text="ui-webhook").get_by_role("button", name="Test").click()
         page.get_by_text("Test notification sent to ui-webhook").wait_for()
         assert receiver.bodies, "the test notification did not arrive"
+        assert receiver.bodies[-1]["title"] == "UI firing: TestAlert", receiver.bodies[-1]["title"]
         tested = len(receiver.bodies)
         # the policy tree routes everything to it quickly
         page.goto(base + "/alerting/routes")

@@ -1,5 +1,5 @@
 // Alerting: rule list with state and owning replica, rule editor with preview, contact points
-// with "Test", notification policies, silences.
+// with "Test", notification templates, notification policies, silences.
 import { useEffect, useState } from "preact/hooks";
 import { api, errorMessage } from "../lib/api";
 import { navigate } from "../lib/router";
@@ -12,6 +12,7 @@ import { decodeFrame } from "../dashboard/data";
 const TABS: [string, string][] = [
   ["list", "Alert rules"],
   ["notifications", "Contact points"],
+  ["notifications/templates", "Notification templates"],
   ["routes", "Notification policies"],
   ["silences", "Silences"],
 ];
@@ -24,11 +25,13 @@ export function AlertingPage({ sub }: { sub: string }) {
   let body;
   if (sub === "new" || sub === "new/alerting") body = <RuleEditor />;
   else if (parts.length === 2 && parts[1] === "edit") body = <RuleEditor uid={decodeURIComponent(parts[0])} />;
+  else if (sub === "notifications/templates") body = <Templates />;
   else if (sub === "notifications") body = <ContactPoints />;
   else if (sub === "routes") body = <Policies />;
   else if (sub === "silences") body = <Silences />;
   else body = <RuleList />;
-  const active = TABS.find(([id]) => sub.startsWith(id))?.[0] || (sub.startsWith("new") || sub.endsWith("edit") ? "list" : "list");
+  // the longest tab id the path starts with ("notifications/templates" before "notifications")
+  const active = TABS.filter(([id]) => sub.startsWith(id)).sort((a, b) => b[0].length - a[0].length)[0]?.[0] || "list";
   return (
     <div class="page">
       <PageHeader title="Alerting" subtitle="Rules, contact points, notification policies and silences" />
@@ -496,8 +499,8 @@ function RuleEditor({ uid }: { uid?: string }) {
 }
 
 const CP_TYPES: Record<string, { label: string; fields: [string, string, boolean?][] }> = {
-  webhook: { label: "Webhook", fields: [["url", "URL"], ["httpMethod", "HTTP method"], ["username", "Basic auth user"], ["password", "Basic auth password", true], ["authorization_credentials", "Bearer token", true]] },
-  email: { label: "Email", fields: [["addresses", "Addresses (separated by ;)"], ["subject", "Subject"]] },
+  webhook: { label: "Webhook", fields: [["url", "URL"], ["httpMethod", "HTTP method"], ["username", "Basic auth user"], ["password", "Basic auth password", true], ["authorization_credentials", "Bearer token", true], ["title", "Title (template)"], ["message", "Message (template)"]] },
+  email: { label: "Email", fields: [["addresses", "Addresses (separated by ;)"], ["subject", "Subject (template)"], ["message", "Message (template)"]] },
   slack: { label: "Slack", fields: [["url", "Webhook URL", true], ["recipient", "Channel"], ["title", "Title"], ["text", "Text"]] },
 };
 
@@ -606,6 +609,104 @@ function ContactPoints() {
                             if (!confirm(`Delete ${c.name}?`)) return;
                             try {
                               await api.del(`/api/v1/provisioning/contact-points/${encodeURIComponent(c.uid)}`);
+                              load();
+                            } catch (e) {
+                              setMsg({ kind: "error", text: errorMessage(e) });
+                            }
+                          }}
+                        >
+                          Delete
+                        </button>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+// Notification templates: named texts whose {{ define "x" }} blocks contact-point titles and
+// messages call with {{ template "x" . }}.
+function Templates() {
+  const [list, setList] = useState<any[] | null>(null);
+  const [edit, setEdit] = useState<{ name: string; template: string; existing: boolean } | null>(null);
+  const [msg, setMsg] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const load = () => api.get("/api/v1/provisioning/templates").then(setList).catch((e) => { setList([]); setMsg({ kind: "error", text: errorMessage(e) }); });
+  useEffect(() => {
+    load();
+  }, []);
+  const save = async () => {
+    if (!edit) return;
+    try {
+      if (!edit.name.trim()) throw new Error("The template needs a name");
+      await api.put(`/api/v1/provisioning/templates/${encodeURIComponent(edit.name)}`, { template: edit.template }, { headers: { "X-Disable-Provenance": "true" } });
+      setEdit(null);
+      setMsg({ kind: "success", text: "Template saved" });
+      load();
+    } catch (e) {
+      setMsg({ kind: "error", text: errorMessage(e) });
+    }
+  };
+  if (list === null) return <Spinner />;
+  return (
+    <div>
+      {msg ? <Alert kind={msg.kind}>{msg.text}</Alert> : null}
+      {edit ? (
+        <div class="form">
+          <label class="field">
+            <span class="field-label">Name</span>
+            <input class="input" name="template-name" disabled={edit.existing} value={edit.name} onInput={(e) => setEdit({ ...edit, name: (e.target as HTMLInputElement).value })} />
+          </label>
+          <label class="field">
+            <span class="field-label">Content: {"{{ define \"name\" }}"}…{"{{ end }}"} blocks, called from a contact point with {"{{ template \"name\" . }}"}</span>
+            <textarea class="input code" name="template-content" rows={12} value={edit.template} onInput={(e) => setEdit({ ...edit, template: (e.target as HTMLTextAreaElement).value })} />
+          </label>
+          <div class="form-actions">
+            <button class="btn btn-secondary" onClick={() => setEdit(null)}>
+              Cancel
+            </button>
+            <button class="btn btn-primary" onClick={save}>
+              Save template
+            </button>
+          </div>
+        </div>
+      ) : (
+        <>
+          {canEdit() ? (
+            <button class="btn btn-primary" onClick={() => setEdit({ name: "", template: "", existing: false })}>
+              + Add template
+            </button>
+          ) : null}
+          <table class="list-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Defines</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((t) => (
+                <tr key={t.name}>
+                  <td>{t.name}</td>
+                  <td class="muted">{[...String(t.template).matchAll(/\{\{-?\s*define\s+"([^"]+)"/g)].map((m) => m[1]).join(", ") || t.name}</td>
+                  <td class="actions">
+                    {canEdit() ? (
+                      <>
+                        <button class="btn btn-secondary btn-sm" onClick={() => setEdit({ name: t.name, template: t.template, existing: true })}>
+                          Edit
+                        </button>
+                        <button
+                          class="btn btn-danger btn-sm"
+                          onClick={async () => {
+                            if (!confirm(`Delete ${t.name}?`)) return;
+                            try {
+                              await api.del(`/api/v1/provisioning/templates/${encodeURIComponent(t.name)}`);
                               load();
                             } catch (e) {
                               setMsg({ kind: "error", text: errorMessage(e) });
