@@ -609,6 +609,11 @@ def test_a_rule_and_a_webhook_contact_point_made_in_the_ui_fire_at_a_local_recei
         page.reload()
         page.locator("tr", has_text="UI rule fires").locator(".state-firing").wait_for(timeout=20000)
         page.screenshot(path=str(ARTIFACTS / "page-alert-rules-firing.png"), full_page=True)
+        # the template's Delete button, after the confirmation
+        page.goto(base + "/alerting/notifications/templates")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("tr", has_text="ui-templates").get_by_role("button", name="Delete").click()
+        page.locator("tr", has_text="ui-templates").wait_for(state="detached")
     finally:
         ctx.close()
         receiver.stop()
@@ -617,6 +622,7 @@ def test_a_rule_and_a_webhook_contact_point_made_in_the_ui_fire_at_a_local_recei
     assert rule["folderUID"] == "ui-alerts" and rule["ruleGroup"] == "ui"
     group = vigil.call("GET", "/api/v1/provisioning/folder/ui-alerts/rule-groups/ui")
     assert group["interval"] == 1
+    assert vigil.call("GET", "/api/v1/provisioning/templates") == []
     assert not watch.errors, watch.errors
 
 

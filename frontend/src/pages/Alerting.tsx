@@ -598,27 +598,13 @@ function ContactPoints() {
                     <button class="btn btn-secondary btn-sm" onClick={() => test(c)}>
                       Test
                     </button>
-                    {canEdit() ? (
-                      <>
-                        <button class="btn btn-secondary btn-sm" onClick={() => setEdit({ ...c, settings: { ...(c.settings || {}) } })}>
-                          Edit
-                        </button>
-                        <button
-                          class="btn btn-danger btn-sm"
-                          onClick={async () => {
-                            if (!confirm(`Delete ${c.name}?`)) return;
-                            try {
-                              await api.del(`/api/v1/provisioning/contact-points/${encodeURIComponent(c.uid)}`);
-                              load();
-                            } catch (e) {
-                              setMsg({ kind: "error", text: errorMessage(e) });
-                            }
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </>
-                    ) : null}
+                    <EditDelete
+                      name={c.name}
+                      path={`/api/v1/provisioning/contact-points/${encodeURIComponent(c.uid)}`}
+                      onEdit={() => setEdit({ ...c, settings: { ...(c.settings || {}) } })}
+                      onDeleted={load}
+                      onError={(text) => setMsg({ kind: "error", text })}
+                    />
                   </td>
                 </tr>
               ))}
@@ -627,6 +613,30 @@ function ContactPoints() {
         </>
       )}
     </div>
+  );
+}
+
+// "Edit" and "Delete" (after a confirmation) for a row of a list, for those who may edit.
+function EditDelete(props: { name: string; path: string; onEdit: () => void; onDeleted: () => void; onError: (text: string) => void }) {
+  if (!canEdit()) return null;
+  const remove = async () => {
+    if (!confirm(`Delete ${props.name}?`)) return;
+    try {
+      await api.del(props.path);
+      props.onDeleted();
+    } catch (e) {
+      props.onError(errorMessage(e));
+    }
+  };
+  return (
+    <>
+      <button class="btn btn-secondary btn-sm" onClick={props.onEdit}>
+        Edit
+      </button>
+      <button class="btn btn-danger btn-sm" onClick={remove}>
+        Delete
+      </button>
+    </>
   );
 }
 
@@ -696,27 +706,13 @@ function Templates() {
                   <td>{t.name}</td>
                   <td class="muted">{[...String(t.template).matchAll(/\{\{-?\s*define\s+"([^"]+)"/g)].map((m) => m[1]).join(", ") || t.name}</td>
                   <td class="actions">
-                    {canEdit() ? (
-                      <>
-                        <button class="btn btn-secondary btn-sm" onClick={() => setEdit({ name: t.name, template: t.template, existing: true })}>
-                          Edit
-                        </button>
-                        <button
-                          class="btn btn-danger btn-sm"
-                          onClick={async () => {
-                            if (!confirm(`Delete ${t.name}?`)) return;
-                            try {
-                              await api.del(`/api/v1/provisioning/templates/${encodeURIComponent(t.name)}`);
-                              load();
-                            } catch (e) {
-                              setMsg({ kind: "error", text: errorMessage(e) });
-                            }
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </>
-                    ) : null}
+                    <EditDelete
+                      name={t.name}
+                      path={`/api/v1/provisioning/templates/${encodeURIComponent(t.name)}`}
+                      onEdit={() => setEdit({ name: t.name, template: t.template, existing: true })}
+                      onDeleted={load}
+                      onError={(text) => setMsg({ kind: "error", text })}
+                    />
                   </td>
                 </tr>
               ))}
