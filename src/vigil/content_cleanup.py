@@ -16,7 +16,7 @@ from vigil.datasources.tables import data_source
 from vigil.library.tables import library_element
 from vigil.playlists.tables import playlist, playlist_item
 from vigil.preferences.tables import preferences, star
-from vigil.provisioning.tables import provisioning_datasource
+from vigil.provisioning.tables import provisioning_alerting, provisioning_datasource
 from vigil.snapshots.tables import dashboard_snapshot
 
 
@@ -32,6 +32,7 @@ async def delete_content_of_org(conn: AsyncConnection, org_id: int) -> None:
         star,
         preferences,
         provisioning_datasource,
+        provisioning_alerting,
         data_source,
     ):
         await conn.execute(delete(table).where(table.c.org_id == org_id))

@@ -33,3 +33,10 @@ async def reload_dashboards(request: Request, _who: Identity = Depends(server_ad
 @router.post("/api/admin/provisioning/datasources/reload")
 async def reload_datasources(request: Request, _who: Identity = Depends(server_admin)) -> Response:
     return _reply("Datasources config reloaded", await Provisioner(services(request)).provision_datasources())
+
+
+@router.post("/api/admin/provisioning/alerting/reload")
+async def reload_alerting(request: Request, _who: Identity = Depends(server_admin)) -> Response:
+    return _reply(
+        "Alerting config reloaded", await Provisioner(services(request)).provision_alerting(force=True)
+    )

@@ -214,30 +214,33 @@ async def ensure_folder(db: Database, p: ProviderDef, f: DashFile, now: int) -> 
         title, uid = f.folder_title or "", ""
     else:
         title, uid = (p.folder or p.folder_uid), p.folder_uid
+    return await ensure_root_folder(db, p.org_id, title, uid, now, f"provider {p.name!r}")
+
+
+async def ensure_root_folder(db: Database, org_id: int, title: str, uid: str, now: int, why: str) -> str:
+    """The uid of the folder with ``uid`` (or, without one, the root folder titled ``title``),
+    created when it is missing."""
     async with db.write() as conn:
         if uid:
             row = (
                 await conn.execute(
-                    select(folder.c.uid).where(and_(folder.c.org_id == p.org_id, folder.c.uid == uid))
+                    select(folder.c.uid).where(and_(folder.c.org_id == org_id, folder.c.uid == uid))
                 )
             ).first()
         else:
             row = (
                 await conn.execute(
                     select(folder.c.uid)
-                    .where(
-                        and_(folder.c.org_id == p.org_id, folder.c.parent_uid == "", folder.c.title == title)
-                    )
+                    .where(folder.c.org_id == org_id, folder.c.parent_uid == "", folder.c.title == title)
                     .order_by(folder.c.uid)
                 )
             ).first()
         if row is not None:
             return str(row[0])
         body = {"title": title, "uid": uid} if uid else {"title": title}
-        created = await create_folder_in(conn, p.org_id, body, now)
-        uid = created.uid
-        log.info("provisioning: created folder %r (%s) for provider %r", title, uid, p.name)
-        return uid
+        created = await create_folder_in(conn, org_id, body, now)
+        log.info("provisioning: created folder %r (%s) for %s", title, created.uid, why)
+        return created.uid
 
 
 async def _owner(conn: AsyncConnection, dashboard_id: int) -> Any:

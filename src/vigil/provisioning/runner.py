@@ -1,5 +1,5 @@
-"""The provisioner of one replica: data sources at startup (and on reload), dashboard providers at
-startup and then every provider's ``updateIntervalSeconds``.
+"""The provisioner of one replica: data sources and alerting at startup (and on reload), dashboard
+providers at startup and then every provider's ``updateIntervalSeconds``.
 
 Every cycle plans without a lock and writes nothing when the database already matches the files;
 only when there is work does it take the cross-replica lock and plan again before writing.
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vigil.provisioning import alerting as alert_prov
 from vigil.provisioning import dashboards as dash_prov
 from vigil.provisioning import datasources as ds_prov
 from vigil.provisioning.files import Problem, ProviderDef, read_datasources, read_providers
@@ -67,6 +68,23 @@ class Provisioner:
             done = await ds_prov.apply(self.s.db, self.s.datasources.store, pl, now_ms(self.s.clock))
         return self._report(problems + done)
 
+    # -- alerting -------------------------------------------------------------------------------
+
+    async def provision_alerting(self, force: bool = False) -> list[Problem]:
+        """``alerting/*.yaml``: what differs from the record, or everything with ``force`` (a reload)."""
+        defs, problems = alert_prov.read_alerting(self.root)
+        if not defs.items and not defs.deletes:
+            return self._report(problems)
+        if (
+            not force
+            and not defs.deletes
+            and not alert_prov.pending(defs, await alert_prov.recorded_sums(self.s, defs.orgs))
+        ):
+            return self._report(problems)
+        async with named_lock(self.s.db, LOCK, self.lock_timeout):
+            done = await alert_prov.apply(self.s, defs, force)
+        return self._report(problems + done)
+
     # -- dashboards -----------------------------------------------------------------------------
 
     def providers(self) -> tuple[list[ProviderDef], list[Problem]]:
@@ -113,8 +131,13 @@ class Provisioner:
     # -- cycles ---------------------------------------------------------------------------------
 
     async def run_once(self) -> list[Problem]:
-        """Data sources then dashboards (dashboards may name the data sources)."""
-        return await self.provision_datasources() + await self.provision_dashboards()
+        """Data sources, dashboards (they may name the data sources), then alerting (rules name
+        data sources and may go into the dashboards' folders)."""
+        return (
+            await self.provision_datasources()
+            + await self.provision_dashboards()
+            + await self.provision_alerting()
+        )
 
     async def loop(self) -> None:
         """Re-provision each dashboard provider when its interval has passed (the provider files are
@@ -149,6 +172,7 @@ async def start(services: Services) -> None:
         await prov.provision_datasources()
         providers, _ = prov.providers()
         await prov.provision_dashboards()
+        await prov.provision_alerting()
         now = time.monotonic()
         for p in providers:
             prov._due[p.name] = now + p.update_interval

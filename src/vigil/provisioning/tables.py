@@ -1,5 +1,5 @@
-"""What the provisioner last wrote for each provisioned data source (dashboards are recorded in the
-dashboards feature's ``dashboard_provisioning`` table)."""
+"""What the provisioner last wrote for each provisioned data source and alerting object (dashboards
+are recorded in the dashboards feature's ``dashboard_provisioning`` table)."""
 
 from __future__ import annotations
 
@@ -21,4 +21,19 @@ provisioning_datasource = Table(
     Column("file", Text, nullable=False),
     Column("updated", BigInteger, nullable=False),
     UniqueConstraint("org_id", "name"),
+)
+
+# Alerting objects from provisioning/alerting/*.yaml: kind is group, contact_point, policy, template
+# or mute_time; key names the object within its org (policy: ""). Same checksum → nothing to do.
+provisioning_alerting = Table(
+    "provisioning_alerting",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("key", String(190), nullable=False),
+    Column("check_sum", String(64), nullable=False),
+    Column("file", Text, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    UniqueConstraint("org_id", "kind", "key"),
 )
