@@ -5,6 +5,7 @@ database, and texts rendered with them at real receivers on loopback, across rep
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -62,6 +63,40 @@ def test_malformed_named_templates_are_refused(text: str, error: str) -> None:
         check(text)
 
 
+def test_a_template_cannot_run_away_with_the_cpu_or_the_memory() -> None:
+    # each level calls the next twice: 2**20 calls without a budget
+    chain = "".join(
+        f'{{{{ define "t{i}" }}}}{{{{ template "t{i + 1}" . }}}}{{{{ template "t{i + 1}" . }}}}{{{{ end }}}}'
+        for i in range(20)
+    )
+    started = time.monotonic()
+    out = render(chain + '{{ define "t20" }}x{{ end }}{{ template "t0" . }}', {}, name="t")
+    assert out == "[error executing template t: template too expensive: it ran too many actions]"
+    wide = "".join(
+        f'{{{{ define "w{i}" }}}}{{{{ template "w{i + 1}" . }}}}{{{{ template "w{i + 1}" . }}}}{{{{ end }}}}'
+        for i in range(12)
+    )
+    out = render(wide + '{{ define "w12" }}' + "y" * 400 + '{{ end }}{{ template "w0" . }}', {}, name="t")
+    assert out.endswith("its output is too long]")
+    assert "above 1000" in render('{{ printf "%200000000s" "a" }}', {}, name="t")
+    many = render("{{ range .xs }}{{ end }}done", {}, dot={"xs": list(range(200_000))}, name="t")
+    assert "too many actions" in many
+    assert time.monotonic() - started < 5
+
+
+def test_strings_are_go_literals() -> None:
+    assert render('{{ "Größe \\u00e9\\t\\x41\\101\\"" }}', {}) == 'Größe é\tAA"'
+    assert render('{{ define "café" }}ok{{ end }}{{ template `café` }}', {}) == "ok"
+    for bad in ('{{ "\\x" }}', '{{ define "a\\q" }}{{ end }}', '{{ "\\u12" }}'):
+        with pytest.raises(TemplateError, match="escape"):
+            check(bad)
+
+
+def test_block_inside_an_action_and_more_of_grafanas_functions() -> None:
+    assert render('{{ if true }}{{ block "b" . }}B{{ end }}{{ end }}|{{ template "b" }}', {}) == "B|B"
+    assert render('{{ trimSpace "  a  " }}|', {}) == "a|"
+
+
 def test_missing_and_recursive_templates_render_an_error_text_not_an_exception() -> None:
     assert (
         render('{{ template "nope" }}', {}, name="t")
@@ -114,6 +149,9 @@ def test_contact_point_texts_see_grafanas_notification_data() -> None:
     assert texts.text('{{ template "default.title" . }}', templates.title, "t") == templates.title(data)
     assert texts.text('{{ template "default.message" . }}', templates.message, "m") == templates.message(data)
     assert "can't evaluate field Nope" in texts.text("{{ .Alerts.Nope }}", templates.title, "title")
+    listed = texts.text('{{ template "__text_alert_list" .Alerts.Firing }}', templates.title, "t")
+    assert listed.count("Labels:") == 2 and "instance = db-1" in listed and "db-3" not in listed
+    assert texts.text("{{ .TruncatedAlerts }}", templates.title, "t") == "0"
 
 
 # -- the API --------------------------------------------------------------------------------------
@@ -137,6 +175,7 @@ async def test_templates_api_on_every_database(replica: Replica) -> None:
     for body, status in (
         ({"template": '{{ define "x" }}'}, 400),
         ({"template": "{{ .Unclosed "}, 400),
+        ({"template": '{{ "\\x" }}'}, 400),
         ({"template": ""}, 400),
         ({}, 400),
         ([1], 400),

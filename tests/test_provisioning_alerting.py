@@ -231,3 +231,56 @@ async def test_bad_entries_are_refused_alone_and_named(
     assert counts["rules"] == 1 and counts["templates"] == 1  # the good entries are in
     viewer_reply = await r.client.post(RELOAD, headers={"Authorization": "Bearer nope"})
     assert viewer_reply.status_code == 401 and json.loads(viewer_reply.text)["message"]
+
+
+async def test_objects_changed_through_the_api_are_restored_and_late_deletions_follow_the_policy(
+    make_replica: AppFactory, sqlite_url: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "provisioning"
+    doc = _doc("http://127.0.0.1:9/hook")
+    _write(root, doc)
+    r = await make_replica(sqlite_url, paths__provisioning=str(root), **FAST)
+    prov = Provisioner(r.services)
+    c = r.client
+    # deleted and edited through the API: the next cycle (no reload) puts the files' versions back
+    assert (await c.delete("/api/v1/provisioning/templates/file-tpl", headers=ADMIN_AUTH)).status_code == 204
+    await ok(
+        await c.put(
+            "/api/v1/provisioning/mute-timings/never",
+            json={"name": "never", "time_intervals": []},
+            headers={**ADMIN_AUTH, "X-Disable-Provenance": "1"},
+        ),
+        202,
+    )
+    assert not await prov.provision_alerting()
+    template = await ok(await c.get("/api/v1/provisioning/templates/file-tpl", headers=ADMIN_AUTH))
+    assert template["provenance"] == "file" and "FILE" in template["template"]
+    timing = await ok(await c.get("/api/v1/provisioning/mute-timings/never", headers=ADMIN_AUTH))
+    assert timing["time_intervals"] and timing["provenance"] == "file"
+    before = await _counts(r)
+    assert not await prov.provision_alerting()  # and then nothing more
+    assert await _counts(r) == before
+    # one reload switches the policy to a new contact point and deletes the old one it used
+    doc["contactPoints"].append(
+        {
+            "orgId": 1,
+            "name": "new-hook",
+            "receivers": [
+                {"uid": "new-hook-1", "type": "webhook", "settings": {"url": "http://127.0.0.1:9/new"}}
+            ],
+        }
+    )
+    doc["contactPoints"] = doc["contactPoints"][1:]
+    doc["policies"][0]["receiver"] = "new-hook"
+    doc["policies"][0]["routes"][0]["receiver"] = "new-hook"
+    doc["deleteContactPoints"] = [{"orgId": 1, "uid": "file-hook-1"}]
+    # a template with a bad escape is refused alone
+    doc["templates"].append({"orgId": 1, "name": "bad-escape", "template": '{{ "\\x" }}'})
+    _write(root, doc)
+    reply = await ok(await c.post(RELOAD, headers=ADMIN_AUTH))
+    bad = "template 'bad-escape': invalid template: invalid escape \\x in string \"\\x\""
+    assert reply["errors"] == [f"{root / 'alerting' / 'alerting.yaml'}: {bad}"], reply
+    names = {
+        p["name"] for p in await ok(await c.get("/api/v1/provisioning/contact-points", headers=ADMIN_AUTH))
+    }
+    assert "new-hook" in names and "file-hook" not in names

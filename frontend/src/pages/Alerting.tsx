@@ -654,6 +654,7 @@ function Templates() {
     if (!edit) return;
     try {
       if (!edit.name.trim()) throw new Error("The template needs a name");
+      if (!edit.existing && (list || []).some((t) => t.name === edit.name)) throw new Error(`A template named ${edit.name} already exists: edit it instead`);
       await api.put(`/api/v1/provisioning/templates/${encodeURIComponent(edit.name)}`, { template: edit.template }, { headers: { "X-Disable-Provenance": "true" } });
       setEdit(null);
       setMsg({ kind: "success", text: "Template saved" });

@@ -104,8 +104,12 @@ class NotificationTemplates:
     # -- for the senders --------------------------------------------------------------------------
 
     async def named(self, org_id: int) -> dict[str, list[Node]]:
-        """Every template the org's notification templates define, by name."""
-        cached = self._named.get(org_id) if self.bus is not None and self.bus.started else None
+        """Every template the org's notification templates define, by name (as of a bus poll that
+        started after this call: a change committed on any replica before it is seen)."""
+        caching = self.bus is not None and self.bus.started
+        if caching:
+            await self.bus.sync()
+        cached = self._named.get(org_id) if caching else None
         if cached is not None:
             return cached
         generation = self._generation

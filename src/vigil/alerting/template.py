@@ -99,6 +99,34 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_SIMPLE_ESCAPES |= {"\\": "\\", '"': '"', "'": "'"}
+_ESCAPE = re.compile(
+    r"\\(?:([abfnrtv\\\"'])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|([0-7]{3})|(.?))", re.S
+)
+
+
+def unquote(quoted: str) -> str:
+    """A Go double-quoted string literal's value; a bad escape is a TemplateError."""
+
+    def one(m: re.Match[str]) -> str:
+        simple, hex2, u4, u8, octal, bad = m.groups()
+        if simple is not None:
+            return _SIMPLE_ESCAPES[simple]
+        if bad is not None:
+            raise TemplateError(f"invalid escape \\{bad} in string {quoted}")
+        code = int(hex2 or u4 or u8, 16) if octal is None else int(octal, 8)
+        if hex2 is not None or octal is not None:
+            if code > 255:
+                raise TemplateError(f"octal escape out of range in string {quoted}")
+            return chr(code)  # Go: a byte; as text, the Latin-1 character
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise TemplateError(f"invalid Unicode escape in string {quoted}")
+        return chr(code)
+
+    return _ESCAPE.sub(one, quoted[1:-1])
+
+
 # -- parse tree ---------------------------------------------------------------------------------
 
 
@@ -160,7 +188,7 @@ def _parse_pipe(tokens: list[tuple[str, str]], funcs: Mapping[str, Callable[...,
                 else:
                     raise TemplateError(f'function "{val}" not defined')
             elif kind == "str":
-                cmds[-1].append(("lit", bytes(val[1:-1], "utf-8").decode("unicode_escape")))
+                cmds[-1].append(("lit", unquote(val)))
             elif kind == "raw":
                 cmds[-1].append(("lit", val[1:-1]))
             elif kind == "num":
@@ -188,11 +216,7 @@ def _template_call(rest: str, funcs: Mapping[str, Callable[..., Any]], word: str
     m = re.match(r'\s*("(?:[^"\\]|\\.)*"|`[^`]*`)\s*(.*)$', rest, re.S)
     if m is None:
         raise TemplateError(f"{word}: a quoted template name is needed")
-    name = (
-        bytes(m.group(1)[1:-1], "utf-8").decode("unicode_escape")
-        if m.group(1)[0] == '"'
-        else m.group(1)[1:-1]
-    )
+    name = unquote(m.group(1)) if m.group(1)[0] == '"' else m.group(1)[1:-1]
     pipe = _parse_pipe(_tokens(m.group(2)), funcs) if m.group(2).strip() else None
     return Node("template", text=name, pipe=pipe)
 
@@ -233,8 +257,8 @@ def parse(
             stack[-1][1].append(node)
             stack.append((node, node.body, False))
         elif word == "define" or word == "block":
-            if len(stack) != 1:
-                raise TemplateError(f"{word} is only allowed at the top level")
+            if word == "define" and len(stack) != 1:
+                raise TemplateError("define is only allowed at the top level")
             call = _template_call(rest, funcs, word)
             if word == "define" and call.pipe is not None:
                 raise TemplateError("define takes only a name")
@@ -302,15 +326,42 @@ def _get(obj: Any, name: str) -> Any:
     raise TemplateError(f"can't evaluate field {name} in type {type(obj).__name__}")
 
 
+class _Budget:
+    """What one render may do: a template can call others and range over data, so without a bound a
+    few lines could keep the event loop busy for hours or fill the memory."""
+
+    def __init__(self, steps: int, output: int) -> None:
+        self.steps = steps
+        self.output = output
+
+    def step(self, n: int = 1) -> None:
+        self.steps -= n
+        if self.steps < 0:
+            raise TemplateError("template too expensive: it ran too many actions")
+
+    def emit(self, out: list[str], text: str) -> None:
+        self.output -= len(text)
+        if self.output < 0:
+            raise TemplateError("template too expensive: its output is too long")
+        out.append(text)
+
+
+MAX_STEPS = 50_000
+MAX_OUTPUT = 1_000_000
+
+
 class _Scope:
-    def __init__(self, variables: dict[str, Any], dot: Any, named: Named, depth: int = 0) -> None:
+    def __init__(
+        self, variables: dict[str, Any], dot: Any, named: Named, budget: _Budget, depth: int = 0
+    ) -> None:
         self.vars = variables
         self.dot = dot
         self.named = named
+        self.budget = budget
         self.depth = depth
 
     def inner(self, dot: Any, variables: dict[str, Any] | None = None) -> _Scope:
-        return _Scope(self.vars if variables is None else variables, dot, self.named, self.depth)
+        return _Scope(self.vars if variables is None else variables, dot, self.named, self.budget, self.depth)
 
 
 _MAX_TEMPLATE_DEPTH = 50
@@ -359,9 +410,11 @@ def _run_pipe(pipe: Pipe, scope: _Scope) -> Any:
 
 
 def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
+    budget = scope.budget
     for n in nodes:
+        budget.step()
         if n.kind == "text":
-            out.append(n.text)
+            budget.emit(out, n.text)
             continue
         if n.kind == "template":
             _call_template(n, scope, out)
@@ -372,7 +425,7 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
             if n.pipe.decl:
                 scope.vars[n.pipe.decl[0]] = value
             else:
-                out.append(go_str(value))
+                budget.emit(out, go_str(value))
         elif n.kind == "if":
             _exec(n.body if _truth(value) else n.orelse, scope, out)
         elif n.kind == "with":
@@ -393,6 +446,7 @@ def _exec(nodes: list[Node], scope: _Scope, out: list[str]) -> None:
             if not items:
                 _exec(n.orelse, scope, out)
             for k, v in items:
+                budget.step()
                 inner = scope.inner(v, dict(scope.vars))
                 if len(n.pipe.decl) == 1:
                     inner.vars[n.pipe.decl[0]] = v
@@ -410,11 +464,11 @@ def _call_template(n: Node, scope: _Scope, out: list[str]) -> None:
         raise TemplateError(f'no such template "{n.text}"')
     dot = _run_pipe(n.pipe, scope) if n.pipe is not None else None
     if callable(found):
-        out.append(found(dot))
+        scope.budget.emit(out, found(dot))
         return
     if scope.depth >= _MAX_TEMPLATE_DEPTH:
         raise TemplateError(f'template "{n.text}": templates nested too deeply')
-    _exec(found, _Scope({"$": dot}, dot, scope.named, scope.depth + 1), out)
+    _exec(found, _Scope({"$": dot}, dot, scope.named, scope.budget, scope.depth + 1), out)
 
 
 def render(
@@ -428,7 +482,8 @@ def render(
         defines: dict[str, list[Node]] = {}
         nodes = parse(text, defines=defines)
         out: list[str] = []
-        _exec(nodes, _Scope(dict(variables), dot, {**(named or {}), **defines}), out)
+        budget = _Budget(MAX_STEPS, MAX_OUTPUT)
+        _exec(nodes, _Scope(dict(variables), dot, {**(named or {}), **defines}, budget), out)
         return "".join(out)
     except TemplateError as exc:
         return f"[error executing template {name}: {exc}]"
@@ -534,6 +589,9 @@ def humanize_duration(v: Any) -> str:
 _VERB = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d+))?([vsdfgeqxXt%])")
 
 
+MAX_PRINTF_WIDTH = 1000
+
+
 def printf(fmt: str, *args: Any) -> str:
     it = iter(args)
 
@@ -541,6 +599,8 @@ def printf(fmt: str, *args: Any) -> str:
         flags, width, prec, verb = m.groups()
         if verb == "%":
             return "%"
+        if int(width or 0) > MAX_PRINTF_WIDTH or int(prec or 0) > MAX_PRINTF_WIDTH:
+            raise TemplateError(f"printf: width or precision above {MAX_PRINTF_WIDTH}")
         try:
             a = next(it)
         except StopIteration:
@@ -630,4 +690,5 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "println": lambda *a: " ".join(go_str(x) for x in a) + "\n",
     "join": lambda sep, items: sep.join(go_str(x) for x in items),
     "toTime": lambda v: v,
+    "trimSpace": lambda s: go_str(s).strip(),
 }

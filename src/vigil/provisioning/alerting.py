@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from vigil.auth.tables import org as org_table
@@ -219,8 +219,42 @@ async def recorded_sums(services: Services, orgs: set[int]) -> dict[tuple[int, s
     return {(int(r.org_id), r.kind, r.key): r.check_sum for r in rows}
 
 
-def pending(defs: Definitions, recorded: Mapping[tuple[int, str, str], str]) -> list[Item]:
-    return [i for i in defs.items if recorded.get((i.org_id, i.kind, i.key)) != i.checksum]
+async def pending(services: Services, defs: Definitions) -> list[Item]:
+    """The definitions to write: those whose checksum differs from the record, and those whose
+    object is no longer what the file made (deleted, or changed through the API, which stores
+    another provenance)."""
+    recorded = await recorded_sums(services, defs.orgs)
+    same = [i for i in defs.items if recorded.get((i.org_id, i.kind, i.key)) == i.checksum]
+    intact = await _still_provisioned(services, same)
+    return [i for i in defs.items if (i.org_id, i.kind, i.key) not in intact]
+
+
+async def _still_provisioned(services: Services, items: list[Item]) -> set[tuple[int, str, str]]:
+    from vigil.alerting import tables as t
+
+    found: set[tuple[int, str, str]] = set()
+    async with services.db.read() as conn:
+        for item in items:
+            org, where = item.org_id, None
+            if item.kind == "template":
+                table, where = t.alert_notification_template, t.alert_notification_template.c.name == item.key
+            elif item.kind == "mute_time":
+                table, where = t.alert_mute_timing, t.alert_mute_timing.c.name == item.key
+            elif item.kind == "contact_point":
+                table, where = t.alert_contact_point, t.alert_contact_point.c.uid == item.key
+            elif item.kind == "policy":
+                table = t.alert_policy
+            else:  # a group: as many rules of that name with provenance file as the file has
+                table, where = t.alert_rule, t.alert_rule.c.rule_group == item.body["name"]
+            query = select(func.count()).select_from(table).where(table.c.org_id == org)
+            query = query.where(table.c.provenance == PROVENANCE)
+            if where is not None:
+                query = query.where(where)
+            count = int((await conn.execute(query)).scalar() or 0)
+            expected = len(item.body["rules"]) if item.kind == "group" else 1
+            if count == expected:
+                found.add((org, item.kind, item.key))
+    return found
 
 
 async def _apply_item(services: Services, item: Item) -> None:
@@ -298,40 +332,54 @@ async def _apply_delete(services: Services, org: int, kind: str, key: str) -> bo
 
 
 async def apply(services: Services, defs: Definitions, force: bool = False) -> list[Problem]:
-    """Write what differs from the record (everything with ``force``); deletions first."""
+    """Write what differs (everything with ``force``). Rule deletions and policy resets go first;
+    deletions of contact points, mute timings and templates last, once the policies written no
+    longer use them."""
     problems: list[Problem] = []
     async with services.db.read() as conn:
         existing = {
             int(r[0]) for r in await conn.execute(select(org_table.c.id).where(org_table.c.id.in_(defs.orgs)))
         }
     wanted = {(i.org_id, i.kind, i.key) for i in defs.items}
-    for file, org, kind, key in sorted(defs.deletes, key=lambda d: d[2] != "group_rule"):
-        if org not in existing or (org, kind, key) in wanted:
-            continue  # a file that deletes and defines the same object keeps it
-        try:
-            if await _apply_delete(services, org, kind, key):
-                log.info("provisioning: deleted %s %r (org %s) as %s asks", kind, key, org, file)
-            async with services.db.write() as conn:
-                kinds = ("group",) if kind == "group_rule" else (kind,)
+    early = [d for d in defs.deletes if d[2] in ("group_rule", "policy")]
+    late = [d for d in defs.deletes if d[2] not in ("group_rule", "policy")]
+
+    async def deletions(which: list[tuple[str, int, str, str]]) -> None:
+        for file, org, kind, key in sorted(which, key=lambda d: d[2] != "group_rule"):
+            if org not in existing or (org, kind, key) in wanted:
+                continue  # a file that deletes and defines the same object keeps it
+            try:
+                if await _apply_delete(services, org, kind, key):
+                    log.info("provisioning: deleted %s %r (org %s) as %s asks", kind, key, org, file)
                 if kind != "group_rule":
-                    await conn.execute(
-                        delete(record).where(
-                            record.c.org_id == org, record.c.kind.in_(kinds), record.c.key == key
+                    async with services.db.write() as conn:
+                        await conn.execute(
+                            delete(record).where(
+                                record.c.org_id == org, record.c.kind == kind, record.c.key == key
+                            )
                         )
-                    )
-        except AppError as exc:
-            problems.append(Problem(file, f"delete {kind.replace('_', ' ')} {key!r}: {exc.message}"))
-    recorded = {} if force else await recorded_sums(services, defs.orgs)
-    for item in defs.items if force else pending(defs, recorded):
+            except AppError as exc:
+                problems.append(Problem(file, f"delete {kind.replace('_', ' ')} {key!r}: {exc.message}"))
+            except Exception as exc:
+                log.exception("provisioning: deleting %s %r failed", kind, key)
+                problems.append(Problem(file, f"delete {kind.replace('_', ' ')} {key!r} failed: {exc}"))
+
+    await deletions(early)
+    for item in defs.items if force else await pending(services, defs):
         what = f"{item.kind.replace('_', ' ')} {item.key!r}" if item.key else "notification policy"
         if item.org_id not in existing:
             problems.append(Problem(item.file, f"{what}: organization {item.org_id} does not exist"))
             continue
         try:
             await _apply_item(services, item)
+            await _note(services, item)
         except AppError as exc:
             problems.append(Problem(item.file, f"{what}: {exc.message}"))
             continue
-        await _note(services, item)
+        except Exception as exc:  # one entry never stops the others
+            log.exception("provisioning: writing %s failed", what)
+            problems.append(Problem(item.file, f"{what}: failed: {exc}"))
+            continue
         log.info("provisioning: wrote %s (org %s) from %s", what, item.org_id, item.file)
+    await deletions(late)
     return problems

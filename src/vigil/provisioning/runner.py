@@ -41,6 +41,7 @@ class Provisioner:
         self._refused_since = time.monotonic()
         self._reported: set[str] = set()
         self._due: dict[str, float] = {}
+        self.alerting_retry = False  # alerting at startup failed: the loop tries again
 
     def _report(self, problems: list[Problem]) -> list[Problem]:
         for p in problems:
@@ -75,11 +76,7 @@ class Provisioner:
         defs, problems = alert_prov.read_alerting(self.root)
         if not defs.items and not defs.deletes:
             return self._report(problems)
-        if (
-            not force
-            and not defs.deletes
-            and not alert_prov.pending(defs, await alert_prov.recorded_sums(self.s, defs.orgs))
-        ):
+        if not force and not defs.deletes and not await alert_prov.pending(self.s, defs):
             return self._report(problems)
         async with named_lock(self.s.db, LOCK, self.lock_timeout):
             done = await alert_prov.apply(self.s, defs, force)
@@ -145,6 +142,9 @@ class Provisioner:
         while True:
             wait = IDLE_POLL_SECONDS
             try:
+                if self.alerting_retry:
+                    await self.provision_alerting()
+                    self.alerting_retry = False
                 providers, _ = self.providers()
                 now = time.monotonic()
                 due = {p.name for p in providers if self._due.get(p.name, 0.0) <= now}
@@ -168,11 +168,13 @@ class Provisioner:
 async def start(services: Services) -> None:
     """Provision once at startup (never failing the start), then keep dashboards in step."""
     prov = Provisioner(services)
+    prov.alerting_retry = True  # cleared once alerting has been provisioned
     try:
         await prov.provision_datasources()
         providers, _ = prov.providers()
         await prov.provision_dashboards()
         await prov.provision_alerting()
+        prov.alerting_retry = False
         now = time.monotonic()
         for p in providers:
             prov._due[p.name] = now + p.update_interval

@@ -107,8 +107,8 @@ def message_html(data: dict[str, Any]) -> str:
 # A contact point's title, message, subject or text is a Go template over Grafana's notification
 # data, with Go's field names (``{{ .CommonLabels.alertname }}``, ``{{ range .Alerts.Firing }}``,
 # ``{{ .Labels.SortedPairs }}``), and may call the org's notification templates
-# (``{{ template "my.title" . }}``) or the built-in ``default.title``, ``default.message`` and
-# ``__subject``.
+# (``{{ template "my.title" . }}``) or the built-in ``default.title``, ``default.message``,
+# ``__subject`` and ``__text_alert_list``.
 
 
 class KV(dict[str, str]):
@@ -125,7 +125,7 @@ class KV(dict[str, str]):
         return self.get(name)
 
 
-class Alerts(list[dict[str, Any]]):
+class Alerts(list["AlertView"]):
     """``.Alerts``, with ``.Alerts.Firing`` and ``.Alerts.Resolved``."""
 
     def field(self, name: str) -> Any:
@@ -142,22 +142,39 @@ class NotificationData(dict[str, Any]):
     raw: dict[str, Any]
 
 
-def _alert_view(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Status": a.get("status", ""),
-        "Labels": KV(a.get("labels") or {}),
-        "Annotations": KV(a.get("annotations") or {}),
-        "StartsAt": a.get("startsAt", ""),
-        "EndsAt": a.get("endsAt", ""),
-        "GeneratorURL": a.get("generatorURL", ""),
-        "SilenceURL": a.get("silenceURL", ""),
-        "DashboardURL": a.get("dashboardURL", ""),
-        "PanelURL": a.get("panelURL", ""),
-        "Fingerprint": a.get("fingerprint", ""),
-        "Values": dict(a.get("values") or {}),
-        "ValueString": a.get("valueString", ""),
-        "OrgID": a.get("orgId", 0),
-    }
+class AlertView(dict[str, Any]):
+    """One alert of ``.Alerts``; ``raw`` is the payload's alert."""
+
+    raw: dict[str, Any]
+
+
+def _alert_view(a: dict[str, Any]) -> AlertView:
+    view = AlertView(
+        {
+            "Status": a.get("status", ""),
+            "Labels": KV(a.get("labels") or {}),
+            "Annotations": KV(a.get("annotations") or {}),
+            "StartsAt": a.get("startsAt", ""),
+            "EndsAt": a.get("endsAt", ""),
+            "GeneratorURL": a.get("generatorURL", ""),
+            "SilenceURL": a.get("silenceURL", ""),
+            "DashboardURL": a.get("dashboardURL", ""),
+            "PanelURL": a.get("panelURL", ""),
+            "Fingerprint": a.get("fingerprint", ""),
+            "Values": dict(a.get("values") or {}),
+            "ValueString": a.get("valueString", ""),
+            "OrgID": a.get("orgId", 0),
+        }
+    )
+    view.raw = a
+    return view
+
+
+def _text_alert_list(dot: Any) -> str:
+    """Grafana's ``__text_alert_list``: the default message's text of each alert of a list."""
+    if not isinstance(dot, list) or not all(isinstance(a, AlertView) for a in dot):
+        raise TemplateError('template "__text_alert_list" needs a list of alerts, such as .Alerts.Firing')
+    return "\n".join(_alert_text(a.raw) for a in dot)
 
 
 def template_data(data: dict[str, Any]) -> NotificationData:
@@ -170,6 +187,7 @@ def template_data(data: dict[str, Any]) -> NotificationData:
         CommonAnnotations=KV(data.get("commonAnnotations") or {}),
         ExternalURL=data.get("externalURL", ""),
         GroupKey=data.get("groupKey", ""),
+        TruncatedAlerts=data.get("truncatedAlerts", 0),
     )
     view.raw = data
     return view
@@ -189,6 +207,7 @@ class Texts:
             "default.title": _builtin(title, data),
             "__subject": _builtin(title, data),
             "default.message": _builtin(message, data),
+            "__text_alert_list": _text_alert_list,
             **(named or {}),
         }
 
