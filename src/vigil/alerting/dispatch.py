@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, select, true, update
+from sqlalchemy import bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.alerting import mutetiming, payload, routing
@@ -27,7 +27,7 @@ from vigil.alerting.metrics import AlertingMetrics
 from vigil.alerting.models import Rule
 from vigil.alerting.nflog import Claimed, NotificationLog
 from vigil.alerting.notifycache import NotifyCache, OrgNotify
-from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
+from vigil.alerting.sqlutil import dumps, insert_ignore_stmt, loads, write_retrying
 from vigil.alerting.tables import alert_group as g
 from vigil.alerting.tables import alert_group_member as gm
 from vigil.clock import Clock
@@ -63,6 +63,22 @@ def due_at(active: bool, nxt: int, last: int, now: int, wait: float, interval: f
     return min(nxt, candidate) if nxt > 0 else candidate
 
 
+# Statements of the hot path, built once (executed with their parameters).
+_GROUP_BY_ID = select(g).where(g.c.id == bindparam("b_id")).with_for_update()
+_GROUP_BY_HASH = (
+    select(g).where(g.c.org_id == bindparam("b_org"), g.c.hash == bindparam("b_hash")).with_for_update()
+)
+_MARK_DUE = update(g).where(g.c.id == bindparam("b_id"))
+_FLUSHED = update(g).where(g.c.id == bindparam("b_id"), g.c.seq == bindparam("b_seq"))
+_FIRING_OF_INSTANCE = select(gm.c.id, gm.c.group_id, gm.c.member_key).where(
+    gm.c.instance_key == bindparam("b_key"), gm.c.status == "firing"
+)
+_RESOLVE_MEMBERS = update(gm).where(gm.c.id.in_(bindparam("b_ids", expanding=True)))
+_MEMBERS_OF_GROUP = select(gm).where(gm.c.group_id == bindparam("b_gid"))
+_DELETE_MEMBERS = delete(gm).where(gm.c.id.in_(bindparam("b_ids", expanding=True)))
+_REFRESH_MEMBER = update(gm).where(gm.c.group_id == bindparam("b_gid"), gm.c.member_key == bindparam("b_key"))
+
+
 async def _mark_due(
     conn: AsyncConnection,
     row: dict[str, Any],
@@ -73,35 +89,44 @@ async def _mark_due(
     options: str | None,
     locked: Locked | None,
 ) -> int:
-    """Set a group active and due (when ``due_at`` says), locking its row; returns when it is due.
-
-    The update is a compare-and-swap of ``seq``: a flush committed since ``row`` was read makes it
-    miss, and the row is read again (locked) and the update redone. So the row recorded in
-    ``locked`` is the group as it stands while this transaction holds it: a flush in this
-    transaction may take it as read."""
+    """Set a group (its row read locked, as it stands) active and due when ``due_at`` says;
+    returns when it is due. With ``locked`` (the caller flushes in this transaction what is due
+    now), a group due now is not written here: it is recorded in ``locked`` with its new values,
+    and the flush writes them with its own."""
     gid = int(row["id"])
-    for _ in range(10):
-        when = due_at(
-            bool(row["active"]), int(row["next_flush_at"]), int(row["last_flush_at"]), now, wait, interval,
-            new_alert,
-        )  # fmt: skip
-        values: dict[str, Any] = {"active": True, "next_flush_at": when}
-        if options is not None:
-            values["options"] = options
-        res = await conn.execute(update(g).where(g.c.id == gid, g.c.seq == row["seq"]).values(**values))
-        if res.rowcount == 1:
-            if locked is not None:
-                locked[gid] = {**row, **values}
-            return when
-        fresh = (await conn.execute(select(g).where(g.c.id == gid).with_for_update())).first()
-        if fresh is None:
-            break
-        row = dict(fresh._mapping)
-    # Not settled (the row vanished, or kept changing): mark it due without a flush here.
-    await conn.execute(update(g).where(g.c.id == gid).values(active=True, next_flush_at=now))
+    when = due_at(
+        bool(row["active"]),
+        int(row["next_flush_at"]),
+        int(row["last_flush_at"]),
+        now,
+        wait,
+        interval,
+        new_alert,
+    )
+    values: dict[str, Any] = {"active": True, "next_flush_at": when}
+    if options is not None:
+        values["options"] = options
+    if locked is not None and when <= now:
+        locked[gid] = {**row, **values}
+        return when
+    await conn.execute(_MARK_DUE, {"b_id": gid, **values})
     if locked is not None:
-        locked.pop(gid, None)
-    return now
+        locked.pop(gid, None)  # written: a flush here reads it again
+    return when
+
+
+async def _lock_group(
+    conn: AsyncConnection, stmt: Any, params: dict[str, Any], locked: Locked | None
+) -> dict[str, Any] | None:
+    """Read a group row locked (``FOR UPDATE``; SQLite locks the database); one this transaction
+    holds with values not yet written comes from ``locked``."""
+    found = (await conn.execute(stmt, params)).first()
+    if found is None:
+        return None
+    row = dict(found._mapping)
+    if locked is not None and int(row["id"]) in locked:
+        return locked[int(row["id"])]
+    return row
 
 
 async def resolve_instance(
@@ -113,13 +138,7 @@ async def resolve_instance(
 ) -> list[int]:
     """Mark an instance's firing alerts resolved in every group (all kinds, or all but
     ``keep_kind``); returns the groups due now. Locks groups before members (one order everywhere)."""
-    rows = (
-        await conn.execute(
-            select(gm.c.id, gm.c.group_id, gm.c.member_key).where(
-                gm.c.instance_key == instance_key, gm.c.status == "firing"
-            )
-        )
-    ).all()
+    rows = (await conn.execute(_FIRING_OF_INSTANCE, {"b_key": instance_key})).all()
     if keep_kind is not None:
         keep = f"{instance_key}:{keep_kind}"
         rows = [r for r in rows if r[2] != keep]
@@ -127,10 +146,9 @@ async def resolve_instance(
         return []
     due = []
     for gid in sorted({int(r[1]) for r in rows}):
-        grow = (await conn.execute(select(g).where(g.c.id == gid))).first()
-        if grow is None:
+        row = await _lock_group(conn, _GROUP_BY_ID, {"b_id": gid}, locked)
+        if row is None:
             continue
-        row = dict(grow._mapping)
         opts = loads(row["options"], {})
         when = await _mark_due(
             conn, row, now, opts.get("group_wait", 0), opts.get("group_interval", 300), False, None, locked
@@ -138,9 +156,8 @@ async def resolve_instance(
         if when <= now:
             due.append(gid)
     await conn.execute(
-        update(gm)
-        .where(gm.c.id.in_([int(r[0]) for r in rows]))
-        .values(status="resolved", ends_at=now, updated=now)
+        _RESOLVE_MEMBERS,
+        {"b_ids": [int(r[0]) for r in rows], "status": "resolved", "ends_at": now, "updated": now},
     )
     return due
 
@@ -192,30 +209,28 @@ class Dispatcher:
         key = routing.group_key(route, glabels)
         h = routing.group_hash(org_id, route.receiver, key)
         options = dumps(route.options())
-        found = (await conn.execute(select(g).where(g.c.org_id == org_id, g.c.hash == h))).first()
-        if found is None:
+        params = {"b_org": org_id, "b_hash": h}
+        row = await _lock_group(conn, _GROUP_BY_HASH, params, locked)
+        if row is None:
             await conn.execute(
-                insert_ignore(
-                    self.db.dialect,
-                    g,
-                    {
-                        "org_id": org_id,
-                        "hash": h,
-                        "receiver": route.receiver,
-                        "group_key": key,
-                        "group_labels": dumps(glabels),
-                        "options": options,
-                        "active": False,
-                        "seq": 0,
-                        "next_flush_at": 0,
-                        "last_flush_at": 0,
-                        "sent": "{}",
-                        "created": now,
-                    },
-                )
+                insert_ignore_stmt(self.db.dialect, g),
+                {
+                    "org_id": org_id,
+                    "hash": h,
+                    "receiver": route.receiver,
+                    "group_key": key,
+                    "group_labels": dumps(glabels),
+                    "options": options,
+                    "active": False,
+                    "seq": 0,
+                    "next_flush_at": 0,
+                    "last_flush_at": 0,
+                    "sent": "{}",
+                    "created": now,
+                },
             )
-            found = (await conn.execute(select(g).where(g.c.org_id == org_id, g.c.hash == h))).one()
-        row = dict(found._mapping)
+            row = await _lock_group(conn, _GROUP_BY_HASH, params, locked)
+            assert row is not None
         due = await _mark_due(
             conn, row, now, route.group_wait, route.group_interval, new_alert, options, locked
         )
@@ -251,27 +266,31 @@ class Dispatcher:
         for route, glabels in touched:
             gid, due_at = await self._touch_group(conn, rule.org_id, route, glabels, now, True, locked)
             res = await conn.execute(
-                insert_ignore(
-                    self.db.dialect,
-                    gm,
+                insert_ignore_stmt(self.db.dialect, gm),
+                {
+                    "group_id": gid,
+                    "instance_key": instance_key,
+                    "member_key": member_key,
+                    "fingerprint": record["fingerprint"],
+                    "status": "firing",
+                    "alert": alert,
+                    "starts_at": starts_at,
+                    "ends_at": 0,
+                    "updated": now,
+                },
+            )
+            if res.rowcount != 1:
+                await conn.execute(
+                    _REFRESH_MEMBER,
                     {
-                        "group_id": gid,
-                        "instance_key": instance_key,
-                        "member_key": member_key,
-                        "fingerprint": record["fingerprint"],
+                        "b_gid": gid,
+                        "b_key": member_key,
                         "status": "firing",
                         "alert": alert,
                         "starts_at": starts_at,
                         "ends_at": 0,
                         "updated": now,
                     },
-                )
-            )
-            if res.rowcount != 1:
-                await conn.execute(
-                    update(gm)
-                    .where(gm.c.group_id == gid, gm.c.member_key == member_key)
-                    .values(status="firing", alert=alert, starts_at=starts_at, ends_at=0, updated=now)
                 )
             if due_at <= now:
                 due.append(gid)
@@ -290,13 +309,21 @@ class Dispatcher:
     # -- flush (any replica) -------------------------------------------------------------------
 
     async def flush_locked(
-        self, conn: AsyncConnection, gr: dict[str, Any], settings: OrgNotify | None = None
+        self,
+        conn: AsyncConnection,
+        gr: dict[str, Any],
+        settings: OrgNotify | None = None,
+        deferred: bool = False,
     ) -> list[Claimed]:
-        """Flush one group whose row this transaction holds locked, ``gr`` as it stands (its
-        ``seq`` checked): returns the notifications claimed. Nothing when it is not due."""
+        """Flush one group whose row this transaction holds locked, ``gr`` as it stands (with
+        values not yet written when ``deferred``): returns the notifications claimed. Nothing
+        when it is not due."""
         now = now_ms(self.clock)
         group_id = int(gr["id"])
         if not gr["active"] or gr["next_flush_at"] <= 0 or gr["next_flush_at"] > now:
+            if deferred:
+                values = {k: gr[k] for k in ("active", "next_flush_at", "options")}
+                await conn.execute(_MARK_DUE, {"b_id": group_id, **values})
             return []
         seq = int(gr["seq"]) + 1
         org_id = int(gr["org_id"])
@@ -311,7 +338,7 @@ class Dispatcher:
             and gr["group_key"].startswith(current.key + ":")
         ):
             opts = current.options()
-        members = (await conn.execute(select(gm).where(gm.c.group_id == group_id))).all()
+        members = (await conn.execute(_MEMBERS_OF_GROUP, {"b_gid": group_id})).all()
         timings = settings.timings_by_name(
             list(opts.get("mute_time_intervals") or []) + list(opts.get("active_time_intervals") or [])
         )
@@ -344,7 +371,6 @@ class Dispatcher:
                     "receiver %r of org %s has no contact point; alerts not sent", gr["receiver"], org_id
                 )
             # Integrations with an earlier notification still pending: this one queues behind.
-            queued = await self.nflog.pending_integrations(conn, group_id) if integrations else set()
             for integ in integrations:
                 prev = sent.get(integ.uid)
                 entry = (
@@ -384,14 +410,13 @@ class Dispatcher:
                     firing=sum(1 for a in alerts if a["status"] == "firing"),
                     resolved=sum(1 for a in alerts if a["status"] != "firing"),
                     now=now,
-                    ordered=integ.uid in queued,
                 )
                 if claim is not None:
                     claimed.append(claim)
             # Resolved alerts that were seen by this flush are done with.
             deleted = {int(mm["id"]) for mm, _ in visible if mm["status"] != "firing"}
             if deleted:
-                await conn.execute(delete(gm).where(gm.c.id.in_(sorted(deleted))))
+                await conn.execute(_DELETE_MEMBERS, {"b_ids": sorted(deleted)})
         remaining = [m for m in members if int(m._mapping["id"]) not in deleted]
         has_firing = any(m._mapping["status"] == "firing" for m in remaining)
         held_back = muted or silenced > 0
@@ -401,15 +426,17 @@ class Dispatcher:
             has_firing, held_back, last_sent, now / 1000, float(opts.get("group_interval", 300)), repeat
         )
         done = await conn.execute(
-            update(g)
-            .where(g.c.id == group_id, g.c.seq == gr["seq"])
-            .values(
-                seq=seq,
-                last_flush_at=now,
-                next_flush_at=int(nxt * 1000),
-                active=bool(remaining),
-                sent=dumps(sent),
-            )
+            _FLUSHED,
+            {
+                "b_id": group_id,
+                "b_seq": gr["seq"],
+                "seq": seq,
+                "last_flush_at": now,
+                "next_flush_at": int(nxt * 1000),
+                "active": bool(remaining),
+                "sent": dumps(sent),
+                "options": gr["options"],
+            },
         )
         if done.rowcount != 1:  # the caller's lock and check of seq make this impossible
             raise RuntimeError(f"dispatch group {group_id} changed under its lock")
@@ -420,7 +447,7 @@ class Dispatcher:
 
         async def body(conn: AsyncConnection) -> list[Claimed]:
             # Locked first: a replica flushing the same group waits, then finds it no longer due.
-            grow = (await conn.execute(select(g).where(g.c.id == group_id).with_for_update())).first()
+            grow = (await conn.execute(_GROUP_BY_ID, {"b_id": group_id})).first()
             if grow is None:
                 return []
             return await self.flush_locked(conn, dict(grow._mapping))
@@ -437,7 +464,7 @@ class Dispatcher:
         for gid in sorted(set(group_ids)):
             row = locked.pop(gid, None)
             if row is not None:
-                claimed += await self.flush_locked(conn, row, settings)
+                claimed += await self.flush_locked(conn, row, settings, deferred=True)
         return claimed
 
     async def send_claimed(self, claimed: list[Claimed]) -> None:

@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.alerting.evaluator import EvalOutcome, instance_labels, render_annotations
 from vigil.alerting.labels import fingerprint, format_labels, public
 from vigil.alerting.models import Rule
-from vigil.alerting.sqlutil import dumps, insert_ignore, loads, write_retrying
+from vigil.alerting.sqlutil import dumps, insert_ignore_stmt, loads, write_retrying
 from vigil.alerting.state import (
     InstanceState,
     Outcome,
@@ -34,6 +34,11 @@ from vigil.annotations.tables import annotation
 from vigil.storage.db import Database
 
 log = logging.getLogger("vigil.alerting.state")
+# Statements of the hot path, built once (executed with their parameters).
+_UPDATE_INSTANCE = update(t).where(
+    t.c.id == bindparam("b_id"), t.c.version == bindparam("b_version"), t.c.last_eval < bindparam("b_tick")
+)
+_INSERT_ANNOTATION = insert(annotation)
 MISSING_EVALS = 2  # a series absent this many evaluations in a row is resolved (MissingSeries)
 
 
@@ -197,11 +202,13 @@ class InstanceStore:
             return [dict(r._mapping) for r in rows]
 
     async def apply(
-        self, rule: Rule, changes: list[Change], now: float, dispatch: Any
+        self, rule: Rule, changes: list[Change], now: float, dispatch: Any, as_of: float | None = None
     ) -> tuple[list[Change], list[int], list[Any]]:
         """Write ``changes`` (those whose CAS succeeds) in one transaction, flushing there the
         dispatch groups this makes due at once. Returns the changes written, the due groups left
-        for a flush of their own, and the notifications claimed (to deliver after the commit)."""
+        for a flush of their own, and the notifications claimed (to deliver after the commit).
+        ``as_of`` (``clock.monotonic()``, when the evaluation started): notification settings
+        committed before then are heeded (by default, those committed before this call)."""
         if not changes:
             return [], [], []
         tick = _ms(now)
@@ -212,7 +219,8 @@ class InstanceStore:
         async def body(conn: AsyncConnection) -> tuple[list[Change], list[int], list[Any]]:
             written: list[Change] = []
             due: list[int] = []
-            locked: dict[int, dict[str, Any]] = {}
+            # Group rows held for the flush at the end (written there); None: no flush here.
+            locked: dict[int, dict[str, Any]] | None = {} if inline else None
             settings = None
             for c in sorted(changes, key=lambda c: c.fingerprint):
                 if not await self._write(conn, rule, c, tick):
@@ -244,7 +252,7 @@ class InstanceStore:
                 elif kind == "resolved":
                     due += await dispatch.enqueue_resolved(conn, instance_key, tick, None, locked)
             claimed: list[Any] = []
-            if inline and due:
+            if locked is not None and due:
                 rest = sorted({gid for gid in due if gid not in locked})
                 if settings is None:
                     settings = await dispatch.cache.org(conn, rule.org_id)
@@ -253,7 +261,7 @@ class InstanceStore:
             return written, due, claimed
 
         if any(not c.delete for c in changes):
-            await dispatch.cache.sync()
+            await dispatch.cache.sync(as_of)
         return await write_retrying(self.db, body)
 
     async def _write(self, conn: AsyncConnection, rule: Rule, c: Change, tick: int) -> bool:
@@ -276,23 +284,25 @@ class InstanceStore:
         }
         if c.old is None:
             res = await conn.execute(
-                insert_ignore(
-                    self.db.dialect,
-                    t,
-                    {
-                        "org_id": rule.org_id,
-                        "rule_uid": rule.uid,
-                        "fingerprint": c.fingerprint,
-                        "version": 1,
-                        **values,
-                    },
-                )
+                insert_ignore_stmt(self.db.dialect, t),
+                {
+                    "org_id": rule.org_id,
+                    "rule_uid": rule.uid,
+                    "fingerprint": c.fingerprint,
+                    "version": 1,
+                    **values,
+                },
             )
             return res.rowcount == 1
         res = await conn.execute(
-            update(t)
-            .where(t.c.id == c.old.id, t.c.version == c.old.version, t.c.last_eval < tick)
-            .values(version=c.old.version + 1, **values)
+            _UPDATE_INSTANCE,
+            {
+                "b_id": c.old.id,
+                "b_version": c.old.version,
+                "b_tick": tick,
+                "version": c.old.version + 1,
+                **values,
+            },
         )
         return res.rowcount == 1
 
@@ -307,23 +317,24 @@ class InstanceStore:
         except ValueError:
             panel = 0
         await conn.execute(
-            insert(annotation).values(
-                org_id=rule.org_id,
-                dashboard_uid=rule.annotations.get("__dashboardUid__", ""),
-                dashboard_id=0,
-                panel_id=panel,
-                user_id=0,
-                alert_id=rule.id,
-                alert_name=rule.title[:255],
-                prev_state=prev[:40],
-                new_state=state_text(c.new)[:40],
-                text=text,
-                data=dumps(
+            _INSERT_ANNOTATION,
+            {
+                "org_id": rule.org_id,
+                "dashboard_uid": rule.annotations.get("__dashboardUid__", ""),
+                "dashboard_id": 0,
+                "panel_id": panel,
+                "user_id": 0,
+                "alert_id": rule.id,
+                "alert_name": rule.title[:255],
+                "prev_state": prev[:40],
+                "new_state": state_text(c.new)[:40],
+                "text": text,
+                "data": dumps(
                     {"values": c.values, "labels": pub, "ruleUid": rule.uid, "instance": self.instance}
                 ),
-                epoch=tick,
-                epoch_end=tick,
-                created=tick,
-                updated=tick,
-            )
+                "epoch": tick,
+                "epoch_end": tick,
+                "created": tick,
+                "updated": tick,
+            },
         )

@@ -17,19 +17,56 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vigil.alerting.metrics import AlertingMetrics
 from vigil.alerting.notifier import DeliveryError, Integration, SendContext, channel
 from vigil.alerting.notifyconfig import NotifyConfig
-from vigil.alerting.sqlutil import dumps, insert_ignore, loads
+from vigil.alerting.sqlutil import dumps, insert_ignore_stmt, loads
 from vigil.alerting.tables import alert_notification as t
 from vigil.clock import Clock
 from vigil.storage.db import Database, now_ms
 
 log = logging.getLogger("vigil.alerting.nflog")
 ORDER_RETRY_MS = 300
+# Statements of the hot path, built once (executed with their parameters).
+_PENDING = (
+    select(t.c.id)
+    .where(
+        t.c.group_id == bindparam("q_group"),
+        t.c.integration_uid == bindparam("q_integration"),
+        t.c.status == "pending",
+    )
+    .limit(1)
+)
+_RECORD = update(t).where(
+    t.c.id == bindparam("b_id"), t.c.claimed_by == bindparam("b_by"), t.c.status == "pending"
+)
+
+
+_CLAIM: dict[str, Any] = {}
+
+
+def _claim_stmt(dialect: str) -> Any:
+    """The claim's insert-if-absent. Where the dialect has ``RETURNING`` (not MySQL), it returns
+    the id and whether another notification of the group to the integration is still pending
+    (parameters ``q_group``, ``q_integration``, ``q_key``: the row's group, integration and claim
+    key). Any other one is an earlier one: a later one would need the group's lock, held here."""
+    stmt = _CLAIM.get(dialect)
+    if stmt is None:
+        stmt = insert_ignore_stmt(dialect, t)
+        if dialect != "mysql":
+            p = t.alias("earlier")
+            queued = exists().where(
+                p.c.group_id == bindparam("q_group"),
+                p.c.integration_uid == bindparam("q_integration"),
+                p.c.status == "pending",
+                p.c.claim_key != bindparam("q_key"),
+            )
+            stmt = stmt.returning(t.c.id, queued.label("queued"))
+        _CLAIM[dialect] = stmt
+    return stmt
 
 
 def backoff_ms(attempts: int) -> int:
@@ -84,10 +121,10 @@ class NotificationLog:
         firing: int,
         resolved: int,
         now: int,
-        ordered: bool = False,
     ) -> Claimed | None:
-        """Insert the claim; returns it when this transaction won it (None: another replica did).
-        ``ordered``: an earlier notification of the group to this integration is still pending."""
+        """Insert the claim (in the flushing transaction, the group's row locked); returns it when
+        this transaction won it (None: another replica did), noting whether an earlier
+        notification of the group to this integration is still pending (then it queues behind)."""
         values: dict[str, Any] = {
             "claim_key": claim_key,
             "org_id": org_id,
@@ -108,29 +145,29 @@ class NotificationLog:
             "sent_at": 0,
             "sent_by": "",
         }
-        stmt = insert_ignore(self.db.dialect, t, values)
-        if self.db.dialect != "mysql":
-            stmt = stmt.returning(t.c.id)
-        result = await conn.execute(stmt)
+        stmt = _claim_stmt(self.db.dialect)
         if self.db.dialect == "mysql":
+            earlier = await conn.execute(_PENDING, {"q_group": group_id, "q_integration": integration.uid})
+            ordered = earlier.first() is not None
+            result = await conn.execute(stmt, values)
             if result.rowcount != 1:
                 self.metrics.notifications_deduplicated.inc()
                 return None
             nid = int(result.lastrowid)
         else:
-            row = result.first()  # RETURNING id: a row only when this insert won the claim
+            params = {**values, "q_group": group_id, "q_integration": integration.uid, "q_key": claim_key}
+            row = (await conn.execute(stmt, params)).first()  # a row only when this insert won
             if row is None:
                 self.metrics.notifications_deduplicated.inc()
                 return None
-            nid = int(row[0])
+            nid, ordered = int(row[0]), bool(row[1])
         return Claimed(nid, {**values, "id": nid, "group_id": group_id}, integration, ordered)
 
-    async def pending_integrations(self, conn: AsyncConnection, group_id: int) -> set[str]:
-        """The integrations with a notification of this group still pending (inside the flush)."""
-        rows = await conn.execute(
-            select(t.c.integration_uid).where(t.c.group_id == group_id, t.c.status == "pending").distinct()
-        )
-        return {str(r[0]) for r in rows}
+    def _one_statement(self) -> Any:
+        """A connection for one update that needs no transaction of its own. PostgreSQL: the
+        pool's autocommit reader (the statement commits by itself: no BEGIN and COMMIT round
+        trips); elsewhere a write transaction. Not for tables with write watches (none here)."""
+        return self.db.read() if self.db.dialect == "postgresql" else self.db.write()
 
     async def deliver(self, ids: list[int]) -> None:
         await asyncio.gather(*(self._attempt(i) for i in ids))
@@ -200,12 +237,8 @@ class NotificationLog:
                 values["status"] = "failed"
             else:
                 values.update(claimed_by="", lease_until=now + backoff_ms(attempts))
-        async with self.db.write() as conn:
-            done = await conn.execute(
-                update(t)
-                .where(t.c.id == nid, t.c.claimed_by == self.instance, t.c.status == "pending")
-                .values(**values)
-            )
+        async with self._one_statement() as conn:
+            done = await conn.execute(_RECORD, {"b_id": nid, "b_by": self.instance, **values})
         if done.rowcount != 1:
             log.warning("notification %s was taken over while this replica was sending it", m["claim_key"])
 

@@ -3,13 +3,15 @@ notification policy tree, the mute timings, the silences not yet expired and the
 
 Exact through the change bus (``ChangeBus.on_writes``): a write to one of the four tables records
 a change in its own transaction; this replica drops the cache right after the commit, the others
-when they hear of it, and every transaction that uses it starts after a ``sync`` (one bus poll
-shared by concurrent callers), so nothing committed before that transaction is missed. Without a
+when they hear of it, and a transaction that uses it starts after a ``sync`` (one bus poll
+shared by concurrent callers), so nothing committed before it is missed: before the
+transaction, or (the state writes of an evaluation round) before the evaluation started. Without a
 running bus (unit tests, the CLI) every use reads the database, in the caller's transaction.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +57,7 @@ class NotifyCache:
         self.bus = bus
         self._orgs: dict[int, OrgNotify] = {}
         self._generation = 0
+        self._synced_from = -math.inf  # the start of the latest completed sync
         self.hits = 0
         self.misses = 0
         if bus is not None:
@@ -68,11 +71,18 @@ class NotifyCache:
         self._generation += 1
         self._orgs.clear()
 
-    async def sync(self) -> None:
-        """Hear of every change committed before this call (any replica's). Call it before the
-        transaction that uses ``org`` (not inside it: the poll may need a pooled connection)."""
-        if self.caching:
-            await self.bus.sync()
+    async def sync(self, since: float | None = None) -> None:
+        """Hear of every change committed before this call (any replica's), or with ``since``
+        (``clock.monotonic()``) before that instant: a sync that started after it serves, so the
+        writes of one evaluation round share one bus poll. Call it before the transaction that
+        uses ``org`` (not inside it: the poll may need a pooled connection)."""
+        if not self.caching:
+            return
+        if since is not None and self._synced_from > since:
+            return
+        started = self.clock.monotonic()
+        await self.bus.sync()
+        self._synced_from = max(self._synced_from, started)
 
     async def org(self, conn: AsyncConnection, org_id: int) -> OrgNotify:
         """The org's settings: cached (as of the last ``sync``), or read with ``conn``."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vigil.alerting import decisions
-from vigil.alerting.evaluator import evaluate
+from vigil.alerting.evaluator import EvalOutcome, evaluate
 from vigil.alerting.instances import plan
 from vigil.alerting.models import Rule, RuleGroup
 
@@ -205,24 +205,31 @@ class Scheduler:
     # -- evaluation ----------------------------------------------------------------------------
 
     async def _evaluate_group(self, g: RuleGroup, t: int, loader: _StoredLoader | None = None) -> None:
+        """Evaluate the group's rules in order. An evaluation holds one of the ``concurrency``
+        slots; writing its outcome (one of ``WRITE_CONCURRENCY``) does not, so evaluations go on
+        while changes queue to be written."""
         svc = self.svc
-        async with self._sem:
-            try:
-                active = [r for r in g.rules if not r.is_paused]
-                if not active:
-                    return
-                if loader is not None:
-                    stored = await loader.get()
-                else:
-                    stored = await svc.instances.load([r.uid for r in active])
-                for rule in active:
-                    await self._evaluate_rule(rule, stored.get(rule.uid, {}), t)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("evaluating rule group %s failed", g.key)
+        try:
+            active = [r for r in g.rules if not r.is_paused]
+            if not active:
+                return
+            stored: dict[str, dict[str, Any]] | None = None
+            for rule in active:
+                async with self._sem:
+                    if stored is None:
+                        if loader is not None:
+                            stored = await loader.get()
+                        else:
+                            stored = await svc.instances.load([r.uid for r in active])
+                    started = svc.clock.monotonic()
+                    outcome = await self._evaluate_rule(rule, t)
+                await self._apply_outcome(rule, outcome, stored.get(rule.uid, {}), t, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("evaluating rule group %s failed", g.key)
 
-    async def _evaluate_rule(self, rule: Rule, stored: dict[str, Any], t: int) -> None:
+    async def _evaluate_rule(self, rule: Rule, t: int) -> EvalOutcome:
         svc = self.svc
         outcome = await evaluate(rule, svc.runner, t * 1000, svc.evaluation_timeout)
         svc.metrics.evaluations.labels(outcome.kind).inc()
@@ -236,11 +243,19 @@ class Scheduler:
         }
         for cb in self.on_evaluated:
             cb(rule, t)
+        return outcome
+
+    async def _apply_outcome(
+        self, rule: Rule, outcome: EvalOutcome, stored: dict[str, Any], t: int, started: float
+    ) -> None:
+        svc = self.svc
         changes = plan(rule, outcome, stored, float(t), self.missing.setdefault(rule.uid, {}))
         if not changes:
             return
         async with self._write_sem:
-            written, due, claimed = await svc.instances.apply(rule, changes, float(t), svc.dispatcher)
+            written, due, claimed = await svc.instances.apply(
+                rule, changes, float(t), svc.dispatcher, as_of=started
+            )
         svc.dispatcher.deliver(claimed)
         for c in written:
             if not c.delete and c.state_changed:

@@ -28,6 +28,25 @@ def insert_ignore(dialect: str, table: Table, values: dict[str, Any]) -> Insert:
     return sqlite.insert(table).values(**values).on_conflict_do_nothing()
 
 
+_INSERT_IGNORE: dict[tuple[str, str], Insert] = {}
+
+
+def insert_ignore_stmt(dialect: str, table: Table) -> Insert:
+    """``insert_ignore`` built once per table: execute it with the row as parameters (hot paths
+    save building and keying a statement each time)."""
+    key = (dialect, table.name)
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table).on_conflict_do_nothing()
+        elif dialect == "mysql":
+            stmt = mysql.insert(table).prefix_with("IGNORE")
+        else:
+            stmt = sqlite.insert(table).on_conflict_do_nothing()
+        _INSERT_IGNORE[key] = stmt
+    return stmt
+
+
 def _retryable(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
