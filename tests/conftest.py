@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -189,3 +189,28 @@ def basic(login: str, password: str) -> dict[str, str]:
 
 
 ADMIN_AUTH = basic(*ADMIN)
+
+
+# -- browser tests: a module's ``stack`` fixture ({"vigil": <server>, ...}) is what these drive ------
+
+
+@pytest.fixture(scope="module")
+def browser(stack: dict[str, Any]) -> Iterator[Any]:
+    """One Chromium for the module's tests (tests/ui_harness.py)."""
+    from tests.ui_harness import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def auth_state(browser: Any, stack: dict[str, Any]) -> dict[str, Any]:
+    """The storage state of a browser context signed in as admin on the module's server."""
+    from tests.ui_harness import login
+
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    login(page, stack["vigil"].url)
+    state: dict[str, Any] = ctx.storage_state()
+    ctx.close()
+    return state

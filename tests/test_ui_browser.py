@@ -23,9 +23,7 @@ from tests.ui_harness import (
     Prometheus,
     Vigil,
     Watch,
-    chromium,
     import_fixture,
-    login,
     missing,
     new_page,
     wait_true,
@@ -85,22 +83,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         if prom:
             prom.stop()
         vigil.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(stack: dict[str, Any]) -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def auth_state(browser: Any, stack: dict[str, Any]) -> dict[str, Any]:
-    ctx = browser.new_context()
-    page = ctx.new_page()
-    login(page, stack["vigil"].url)
-    state = ctx.storage_state()
-    ctx.close()
-    return state
 
 
 def expand_all_rows(page: Any) -> None:
