@@ -154,6 +154,23 @@ def test_contact_point_texts_see_grafanas_notification_data() -> None:
     assert texts.text("{{ .TruncatedAlerts }}", templates.title, "t") == "0"
 
 
+def test_alert_times_are_go_times() -> None:
+    texts = templates.Texts(_payload())
+
+    def text(t: str) -> str:
+        return texts.text(t, templates.title, "t")
+
+    first = "{{ with index .Alerts 0 }}%s{{ end }}"
+    assert text(first % "{{ .StartsAt }}") == "2026-11-26 10:00:00 +0000 UTC"
+    assert text(first % '{{ .StartsAt.Format "Jan _2 15:04:05 MST" }}') == "Nov 26 10:00:00 UTC"
+    assert text(first % '{{ .StartsAt | tz "Europe/Paris" | date "2006-01-02 3:04PM -07:00" }}') == (
+        "2026-11-26 11:00AM +01:00"
+    )
+    assert text(first % "{{ .StartsAt.Unix }} {{ .EndsAt.IsZero }}") == "1795687200 true"
+    assert "wrong number of args for Format" in text(first % "{{ .StartsAt.Format }}")
+    assert "unknown time zone" in text(first % '{{ .StartsAt | tz "Mars/Olympus" }}')
+
+
 # -- the API --------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 NO_VALUE = "<no value>"
@@ -39,6 +40,123 @@ class CaptureValue:
 
     def __str__(self) -> str:
         return go_str(self.value)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method that takes arguments, as a field of a value (``.StartsAt.Format``)."""
+
+    name: str
+    arity: int
+    fn: Callable[..., Any]
+
+    def call(self, args: list[Any]) -> Any:
+        if len(args) != self.arity:
+            raise TemplateError(f"wrong number of args for {self.name}: want {self.arity} got {len(args)}")
+        try:
+            return self.fn(*args)
+        except TemplateError:
+            raise
+        except Exception as exc:
+            raise TemplateError(f"error calling {self.name}: {exc}") from None
+
+
+# Go's reference time layout elements -> how to print them (longest first where they overlap)
+_LAYOUT = re.compile(
+    r"January|Monday|Z07:00|-07:00|Z0700|-0700|2006|\.0+|\.9+|Jan|Mon|MST|_2|01|02|03|04|05|06|15|PM|pm|-07|1|2|3|4|5"
+)
+
+
+def _go_layout(t: datetime, layout: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        offset = t.utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        hh, mm = divmod(abs(minutes), 60)
+        if tok.startswith(".0"):
+            return "." + f"{t.microsecond:06d}000"[: len(tok) - 1]
+        if tok.startswith(".9"):
+            digits = f"{t.microsecond:06d}000"[: len(tok) - 1].rstrip("0")
+            return "." + digits if digits else ""
+        if tok in ("Z07:00", "Z0700") and minutes == 0:
+            return "Z"
+        hour12 = t.hour % 12 or 12
+        return {
+            "January": t.strftime("%B"),
+            "Monday": t.strftime("%A"),
+            "Jan": t.strftime("%b"),
+            "Mon": t.strftime("%a"),
+            "2006": f"{t.year:04d}",
+            "06": f"{t.year % 100:02d}",
+            "01": f"{t.month:02d}",
+            "1": str(t.month),
+            "02": f"{t.day:02d}",
+            "2": str(t.day),
+            "_2": f"{t.day:2d}",
+            "15": f"{t.hour:02d}",
+            "03": f"{hour12:02d}",
+            "3": str(hour12),
+            "04": f"{t.minute:02d}",
+            "4": str(t.minute),
+            "05": f"{t.second:02d}",
+            "5": str(t.second),
+            "PM": "PM" if t.hour >= 12 else "AM",
+            "pm": "pm" if t.hour >= 12 else "am",
+            "MST": t.tzname() or "UTC",
+            "-0700": f"{sign}{hh:02d}{mm:02d}",
+            "Z0700": f"{sign}{hh:02d}{mm:02d}",
+            "-07:00": f"{sign}{hh:02d}:{mm:02d}",
+            "Z07:00": f"{sign}{hh:02d}:{mm:02d}",
+            "-07": f"{sign}{hh:02d}",
+        }[tok]
+
+    return _LAYOUT.sub(one, layout)
+
+
+@dataclass(frozen=True)
+class GoTime:
+    """A time as Go templates see one: prints as Go's ``time.Time`` does; ``.Format "layout"``
+    (Go's reference-time layouts), ``.Unix``, ``.UnixMilli``, ``.UTC``."""
+
+    t: datetime
+
+    @classmethod
+    def parse(cls, text: str) -> GoTime:
+        return cls(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+    def field(self, name: str) -> Any:
+        if name == "Format":
+            return Method("Format", 1, lambda layout: _go_layout(self.t, str(layout)))
+        if name == "Unix":
+            return int(self.t.timestamp()) if self.t.year > 1 else -62135596800
+        if name == "UnixMilli":
+            return int(self.t.timestamp() * 1000) if self.t.year > 1 else -62135596800000
+        if name == "UTC":
+            return GoTime(self.t.astimezone(UTC))
+        if name == "IsZero":
+            return self.t.year == 1 and self.t.month == 1 and self.t.day == 1 and self.t.hour == 0
+        raise TemplateError(f"can't evaluate field {name} in type time.Time")
+
+    def __str__(self) -> str:
+        return _go_layout(self.t, "2006-01-02 15:04:05.999999999 -0700 MST")
+
+
+def _tz(name: str, t: Any) -> GoTime:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(t, GoTime):
+        raise TemplateError("tz needs a time")
+    try:
+        return GoTime(t.t.astimezone(ZoneInfo(str(name))))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TemplateError(f"unknown time zone {name}") from None
+
+
+def _date(layout: str, t: Any) -> str:
+    if not isinstance(t, GoTime):
+        raise TemplateError("date needs a time")
+    return _go_layout(t.t, str(layout))
 
 
 def go_str(v: Any) -> str:
@@ -403,9 +521,18 @@ def _run_pipe(pipe: Pipe, scope: _Scope) -> Any:
             except Exception as exc:
                 raise TemplateError(f"error calling {head}: {exc}") from None
         else:
-            if len(cmd) > 1 or i > 0:
+            value = _operand(head_kind, head, scope)
+            if isinstance(value, Method):  # a method with arguments: .StartsAt.Format "15:04"
+                args = [_operand(k, v, scope) for k, v in cmd[1:]]
+                if i > 0:
+                    args.append(result)
+                result = value.call(args)
+            elif len(cmd) > 1 or i > 0:
                 raise TemplateError("can't give argument to non-function")
-            result = _operand(head_kind, head, scope)
+            else:
+                result = value
+    if isinstance(result, Method):
+        result.call([])  # raises: a method that needs arguments was given none
     return result
 
 
@@ -691,4 +818,6 @@ FUNCS: dict[str, Callable[..., Any]] = {
     "join": lambda sep, items: sep.join(go_str(x) for x in items),
     "toTime": lambda v: v,
     "trimSpace": lambda s: go_str(s).strip(),
+    "tz": _tz,
+    "date": _date,
 }

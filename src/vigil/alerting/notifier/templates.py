@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from vigil.alerting.template import Node, TemplateError, render
+from vigil.alerting.template import GoTime, Node, TemplateError, render
 
 
 def title(data: dict[str, Any]) -> str:
@@ -142,6 +142,13 @@ class NotificationData(dict[str, Any]):
     raw: dict[str, Any]
 
 
+def _time(text: Any) -> GoTime | str:
+    try:
+        return GoTime.parse(str(text))
+    except ValueError:
+        return str(text or "")
+
+
 class AlertView(dict[str, Any]):
     """One alert of ``.Alerts``; ``raw`` is the payload's alert."""
 
@@ -154,8 +161,8 @@ def _alert_view(a: dict[str, Any]) -> AlertView:
             "Status": a.get("status", ""),
             "Labels": KV(a.get("labels") or {}),
             "Annotations": KV(a.get("annotations") or {}),
-            "StartsAt": a.get("startsAt", ""),
-            "EndsAt": a.get("endsAt", ""),
+            "StartsAt": _time(a.get("startsAt")),
+            "EndsAt": _time(a.get("endsAt")),
             "GeneratorURL": a.get("generatorURL", ""),
             "SilenceURL": a.get("silenceURL", ""),
             "DashboardURL": a.get("dashboardURL", ""),
