@@ -139,6 +139,15 @@ class Cluster:
         return [b for _, b in self.procs]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rule(title: str, group: str, fires: bool, on: int = 5, off: int = 5) -> dict[str, Any]:
     return {
         "title": title,
@@ -332,7 +341,9 @@ async def latency(tmp: Path, spread: bool) -> dict[str, Any]:
             await create_rules(cl.bases, PULSE_RULES, fires=True, prefix="p", spread=spread)
             await asyncio.sleep(6)  # let the first, catch-up evaluations pass
             hook.latencies.clear()
+            cpu0 = [cpu_seconds(p.pid) for p, _ in cl.procs]
             await asyncio.sleep(PULSE_SECONDS)
+            cpu = [cpu_seconds(p.pid) - c for (p, _), c in zip(cl.procs, cpu0, strict=True)]
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
@@ -347,6 +358,9 @@ async def latency(tmp: Path, spread: bool) -> dict[str, Any]:
         "max_ms": round(lat[-1], 1),
         "target_p50_ms": 100,
         "state_changes": "spread over seconds" if spread else "all rules in the same second",
+        # CPU of the replicas over the window (evaluations and all else included), per change sent
+        "replica_cpu_s": [round(x, 2) for x in cpu],
+        "replica_cpu_ms_per_change": round(sum(cpu) * 1000 / len(lat), 1),
         "load_average": round(os.getloadavg()[0], 1),
     }
 

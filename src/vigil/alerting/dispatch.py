@@ -467,22 +467,23 @@ class Dispatcher:
                 claimed += await self.flush_locked(conn, row, settings, deferred=True)
         return claimed
 
-    async def send_claimed(self, claimed: list[Claimed]) -> None:
+    async def send_claimed(self, claimed: list[Claimed], as_of: float | None = None) -> None:
         """Deliver notifications claimed by a transaction this replica committed."""
         if claimed and self.after_claim is not None:
             await self.after_claim([c.id for c in claimed])
         if claimed:
-            await self.nflog.deliver_claimed(claimed)
+            await self.nflog.deliver_claimed(claimed, as_of)
 
-    def deliver(self, claimed: list[Claimed]) -> None:
-        """``send_claimed`` in the background (tracked, so ``stop`` cancels it)."""
+    def deliver(self, claimed: list[Claimed], as_of: float | None = None) -> None:
+        """``send_claimed`` in the background (tracked, so ``stop`` cancels it); ``as_of``: when
+        the evaluation that caused them started."""
         if not claimed:
             return
 
         async def run() -> None:
             try:
                 async with self._sem:
-                    await self.send_claimed(claimed)
+                    await self.send_claimed(claimed, as_of)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -93,7 +93,7 @@ class NotificationLog:
         config: NotifyConfig,
         instance: str,
         metrics: AlertingMetrics,
-        context: Callable[[str], SendContext],
+        context: Callable[[str, float | None], SendContext],
         max_attempts: int,
         timeout: float,
     ) -> None:
@@ -172,13 +172,14 @@ class NotificationLog:
     async def deliver(self, ids: list[int]) -> None:
         await asyncio.gather(*(self._attempt(i) for i in ids))
 
-    async def deliver_claimed(self, claims: list[Claimed]) -> None:
+    async def deliver_claimed(self, claims: list[Claimed], as_of: float | None = None) -> None:
         """Deliver notifications this replica has just claimed and committed, from what the flush
         already holds (no re-read); one queued behind an earlier pending notification of its group
-        and integration takes the checked path."""
+        and integration takes the checked path. ``as_of``: when the evaluation that caused them
+        started (templates committed before then are used)."""
         await asyncio.gather(
             *(
-                self._attempt(c.id) if c.ordered else self._send_and_record(c.id, c.row, c.integration)
+                self._attempt(c.id) if c.ordered else self._send_and_record(c.id, c.row, c.integration, as_of)
                 for c in claims
             )
         )
@@ -198,13 +199,17 @@ class NotificationLog:
         integ = await self.config.integration(m["integration_uid"])
         await self._send_and_record(nid, m, integ)
 
-    async def _send_and_record(self, nid: int, m: Any, integ: Integration | None) -> None:
+    async def _send_and_record(
+        self, nid: int, m: Any, integ: Integration | None, as_of: float | None = None
+    ) -> None:
         error: DeliveryError | None = None
         if integ is None:
             error = DeliveryError("the contact point was deleted", permanent=True)
         else:
             try:
-                await channel(integ.type).send(integ, loads(m["payload"], {}), self.context(m["claim_key"]))
+                await channel(integ.type).send(
+                    integ, loads(m["payload"], {}), self.context(m["claim_key"], as_of)
+                )
             except DeliveryError as exc:
                 error = exc
             except asyncio.CancelledError:

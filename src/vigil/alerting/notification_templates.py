@@ -37,10 +37,12 @@ def _defines(name: str, text: str) -> dict[str, list[Node]]:
 
 
 class NotificationTemplates:
-    def __init__(self, db: Database, clock: Clock, bus: Any = None) -> None:
+    def __init__(self, db: Database, clock: Clock, bus: Any = None, syncer: Any = None) -> None:
         self.db = db
         self.clock = clock
         self.bus = bus
+        # A shared ``notifycache.BusSync``: sends of one evaluation round share one bus poll.
+        self.syncer = syncer
         self._named: dict[int, dict[str, list[Node]]] = {}
         self._generation = 0
         if bus is not None:
@@ -103,12 +105,16 @@ class NotificationTemplates:
 
     # -- for the senders --------------------------------------------------------------------------
 
-    async def named(self, org_id: int) -> dict[str, list[Node]]:
+    async def named(self, org_id: int, since: float | None = None) -> dict[str, list[Node]]:
         """Every template the org's notification templates define, by name (as of a bus poll that
-        started after this call: a change committed on any replica before it is seen)."""
+        started after this call, or with ``since`` and a ``syncer`` after that instant: a change
+        committed on any replica before it is seen)."""
         caching = self.bus is not None and self.bus.started
         if caching:
-            await self.bus.sync()
+            if self.syncer is not None:
+                await self.syncer.sync(since)
+            else:
+                await self.bus.sync()
         cached = self._named.get(org_id) if caching else None
         if cached is not None:
             return cached

@@ -33,6 +33,32 @@ TOPIC = "alerting.notify"
 WATCHED = ("alert_policy", "alert_contact_point", "alert_mute_timing", "alert_silence")
 
 
+class BusSync:
+    """``bus.sync()`` with a memory: ``sync(since)`` returns at once when a sync that started after
+    ``since`` (``clock.monotonic()``) has completed. Shared by the caches a notification reads, so
+    the writes and sends of one evaluation round share one bus poll."""
+
+    def __init__(self, bus: Any, clock: Clock) -> None:
+        self.bus = bus
+        self.clock = clock
+        self._synced_from = -math.inf  # the start of the latest completed sync
+
+    @property
+    def caching(self) -> bool:
+        return self.bus is not None and bool(self.bus.started)
+
+    async def sync(self, since: float | None = None) -> None:
+        """Hear of every change committed (on any replica) before this call, or with ``since``
+        before that instant."""
+        if not self.caching:
+            return
+        if since is not None and self._synced_from > since:
+            return
+        started = self.clock.monotonic()
+        await self.bus.sync()
+        self._synced_from = max(self._synced_from, started)
+
+
 @dataclass(frozen=True)
 class OrgNotify:
     """One org's notification settings as of one read."""
@@ -55,9 +81,9 @@ class NotifyCache:
         self.silences = silences
         self.clock = clock
         self.bus = bus
+        self.syncer = BusSync(bus, clock)
         self._orgs: dict[int, OrgNotify] = {}
         self._generation = 0
-        self._synced_from = -math.inf  # the start of the latest completed sync
         self.hits = 0
         self.misses = 0
         if bus is not None:
@@ -65,7 +91,7 @@ class NotifyCache:
 
     @property
     def caching(self) -> bool:
-        return self.bus is not None and bool(self.bus.started)
+        return self.syncer.caching
 
     def _on_change(self, *_: Any) -> None:
         self._generation += 1
@@ -76,13 +102,7 @@ class NotifyCache:
         (``clock.monotonic()``) before that instant: a sync that started after it serves, so the
         writes of one evaluation round share one bus poll. Call it before the transaction that
         uses ``org`` (not inside it: the poll may need a pooled connection)."""
-        if not self.caching:
-            return
-        if since is not None and self._synced_from > since:
-            return
-        started = self.clock.monotonic()
-        await self.bus.sync()
-        self._synced_from = max(self._synced_from, started)
+        await self.syncer.sync(since)
 
     async def org(self, conn: AsyncConnection, org_id: int) -> OrgNotify:
         """The org's settings: cached (as of the last ``sync``), or read with ``conn``."""

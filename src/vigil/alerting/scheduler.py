@@ -256,7 +256,7 @@ class Scheduler:
             written, due, claimed = await svc.instances.apply(
                 rule, changes, float(t), svc.dispatcher, as_of=started
             )
-        svc.dispatcher.deliver(claimed)
+        svc.dispatcher.deliver(claimed, as_of=started)
         for c in written:
             if not c.delete and c.state_changed:
                 svc.metrics.transitions.labels(c.new.state.value).inc()

@@ -90,14 +90,14 @@ class AlertingService:
         self.rules = RuleStore(db, clock, cluster.bus, self.min_interval)
         self.notify = NotifyConfig(db, clock, secret_key)
         self.silences = Silences(db, clock)
-        self.templates = NotificationTemplates(db, clock, cluster.bus)
+        self.notify_cache = NotifyCache(self.notify, self.silences, clock, cluster.bus)
+        self.templates = NotificationTemplates(db, clock, cluster.bus, self.notify_cache.syncer)
         self.instances = InstanceStore(db, self.instance)
         self._http: httpx.AsyncClient | None = None
         self.nflog = NotificationLog(
             db, clock, self.notify, self.instance, self.metrics, self.send_context, self.max_attempts,
             self.notification_timeout,
         )  # fmt: skip
-        self.notify_cache = NotifyCache(self.notify, self.silences, clock, cluster.bus)
         self.dispatcher = Dispatcher(db, clock, self.notify_cache, self.nflog, self.metrics, self.root_url)
         # Evaluations share the replica's connection pool with HTTP requests: leave them half.
         pool = db.options.pool_size if db.dialect != "sqlite" else 16
@@ -114,7 +114,7 @@ class AlertingService:
             self._http = self.outbound.client(follow_redirects=False, timeout=self.notification_timeout)
         return self._http
 
-    def send_context(self, notification_id: str) -> SendContext:
+    def send_context(self, notification_id: str, as_of: float | None = None) -> SendContext:
         return SendContext(
             http=self.http,
             timeout=self.notification_timeout,
@@ -123,6 +123,7 @@ class AlertingService:
             smtp=self.smtp,
             notification_id=notification_id,
             templates=self.templates.named,
+            as_of=as_of,
         )
 
     async def _resolve_deleted(self, conn: Any, org_id: int, uids: list[str]) -> None:

@@ -62,14 +62,16 @@ class SendContext:
     version: str
     smtp: SMTPSettings
     notification_id: str = ""
-    # the org's notification templates by name (vigil.alerting.notification_templates)
-    templates: Callable[[int], Awaitable[Mapping[str, list[Node]]]] | None = None
+    # the org's notification templates by name (vigil.alerting.notification_templates), as of
+    # ``as_of`` (clock.monotonic(): the evaluation that caused the notification) or of the call
+    templates: Callable[[int, float | None], Awaitable[Mapping[str, list[Node]]]] | None = None
+    as_of: float | None = None
 
     async def texts(self, integration: Integration, data: dict[str, Any]) -> Texts:
         """What renders this notification's title and message settings (templates)."""
         from vigil.alerting.notifier.templates import Texts
 
-        named = await self.templates(integration.org_id) if self.templates is not None else None
+        named = await self.templates(integration.org_id, self.as_of) if self.templates is not None else None
         return Texts(data, named)
 
 
