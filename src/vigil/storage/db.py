@@ -310,8 +310,10 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # first: switching a new database to WAL waits for other connections (replicas starting
+        # together) instead of failing at once with "database is locked"
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
