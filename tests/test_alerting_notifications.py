@@ -309,3 +309,38 @@ async def test_restarting_while_firing_sends_nothing_new_and_keeps_repeat_interv
         gap = rec.received[1].at - t1
         assert 7.5 <= gap <= 11, gap
         assert rec.statuses() == ["firing", "firing"]
+
+
+async def test_a_send_under_way_at_shutdown_finishes_and_is_not_sent_again(make_replica, sqlite_url):
+    """Graceful shutdown lets a send the receiver is answering finish and record itself: cancelled
+    after the receiver got it, it would stay pending and the next replica would send it again."""
+    from sqlalchemy import select
+
+    from vigil.alerting.tables import alert_notification
+
+    first = await make_replica(sqlite_url, **FAST)
+    await setup_basics(first.client)
+    async with receiver() as rec:
+        rec.delay = 0.8  # the receiver holds each request this long before answering
+        await webhook_contact_point(first.client, "hook", rec.url + "/hook")
+        await set_policy(first.client, "hook", repeat_interval="1h")
+        await put_group(first.client, "g", [always("Slow receiver")])
+
+        async def pending() -> list[Any]:
+            async with first.services.db.read() as conn:
+                query = select(alert_notification.c.id).where(alert_notification.c.status == "pending")
+                return list((await conn.execute(query)).all())
+
+        for _ in range(200):  # until the notification is claimed and its send is under way
+            if await pending():
+                break
+            await asyncio.sleep(0.02)
+        assert await pending(), "no notification was claimed"
+        await asyncio.sleep(0.2)
+        await first.app.shutdown()
+        assert len(rec.received) == 1, "the send under way was not allowed to finish"
+        assert not await pending(), "the finished send was not recorded"
+        second = await make_replica(sqlite_url, **FAST)
+        assert second.services.alerting.running
+        await asyncio.sleep(4)  # more than the claim lease of a send that was never recorded
+        assert len(rec.received) == 1, "the notification was sent again after the restart"

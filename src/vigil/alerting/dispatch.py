@@ -539,8 +539,13 @@ class Dispatcher:
                 log.warning("dispatch poll failed: %s", exc)
             await asyncio.sleep(self.poll_interval)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop sending. With ``grace``, sends under way get that long to finish and record their
+        outcome first: one cancelled after the receiver got it but before it was recorded as sent
+        would be sent again by another replica once its claim lapses."""
         tasks = list(self._tasks)
+        if tasks and grace > 0:
+            await asyncio.wait(tasks, timeout=grace)
         for t in tasks:
             t.cancel()
         for t in tasks:

@@ -179,7 +179,7 @@ class AlertingService:
         """Graceful: stop evaluating, hand the leases back, let in-flight sends finish briefly."""
         await self.scheduler.stop(release=True)
         await self._cancel_tasks()
-        await self.dispatcher.stop()
+        await self.dispatcher.stop(grace=min(self.notification_timeout, 10.0))
         if self._http is not None:
             with contextlib.suppress(Exception):
                 await self._http.aclose()
