@@ -218,3 +218,42 @@ async def test_a_replica_gives_up_with_a_clear_message_after_migration_lock_time
             assert not await conn.run_sync(lambda c: c.dialect.has_table(c, "user"))
     finally:
         await db.dispose()
+
+
+async def test_a_new_sqlite_database_opens_while_another_connection_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Replicas opening a new SQLite file together: the switch to WAL is refused at once (no busy
+    wait) while another connection holds a lock; the connection must open all the same and wait
+    for the lock like any other (this failed under load in CI with "database is locked")."""
+    import sqlite3
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    db = Database(resolve_url(f"sqlite:///{path}", tmp_path))
+    try:
+        assert await _count(db) == 0  # opens and reads what is committed
+        writer = asyncio.create_task(_insert(db))
+        await asyncio.sleep(0.3)
+        holder.execute("COMMIT")
+        await asyncio.wait_for(writer, 10)  # waited for the lock, then wrote
+        await _insert(db)  # the first write with no other lock held switches the file to WAL
+        assert await _count(db) == 3
+        async with db.read() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+    finally:
+        holder.close()
+        await db.dispose()
+
+
+async def _insert(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+
+async def _count(db: Database) -> int:
+    async with db.read() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar() or 0)

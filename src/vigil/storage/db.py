@@ -10,6 +10,7 @@ again, without a restart, when it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -307,13 +308,19 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
     """Let Vigil, not pysqlite, issue BEGIN: IMMEDIATE for writers, deferred for readers."""
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
+    def _connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
-        # first: switching a new database to WAL waits for other connections (replicas starting
-        # together) instead of failing at once with "database is locked"
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA journal_mode=WAL")
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except Exception as exc:
+            # Replicas opening a new database together: SQLite refuses the switch at once while
+            # another connection holds a lock (no busy wait, to avoid a deadlock). The mode is
+            # stored in the file; this connection asks again before its first write transaction.
+            if "locked" not in str(exc) and "busy" not in str(exc).lower():
+                raise
+            record.info["vigil_wal_pending"] = True
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -321,6 +328,11 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         if conn.get_execution_options().get("vigil_write"):
+            info = conn.connection.info
+            if info.get("vigil_wal_pending"):
+                with contextlib.suppress(Exception):
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+                    info.pop("vigil_wal_pending", None)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
