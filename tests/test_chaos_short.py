@@ -72,7 +72,7 @@ async def test_short_chaos_battery_loses_no_acknowledged_write_no_session_and_no
     assert v["http_500"] == 0 and v["replica_unhandled_errors"] == 0, (tmp_path / "logs").as_posix()
 
     providers = {r["session_provider"]: r for r in result["runs"]}
-    assert set(providers) == {"redis", "database"}
+    assert set(providers) == {"database"}
     for provider, run in providers.items():
         faults = {row["fault"]: row for row in run["faults"]}
         expected = {"steady", "sigkill", "sigstop", "postgres_restart"}
