@@ -1,14 +1,15 @@
 """The short form of the chaos and load battery (bench/chaos.py, ``make chaos`` runs the full one):
-3 replicas behind HAProxy on a private PostgreSQL with database sessions, a request
-mix under load while a replica is SIGKILLed, SIGSTOPped, PostgreSQL restarts, Redis stops and starts
-and every replica is restarted in turn. What HA promises, checked on the result:
+3 replicas behind HAProxy on a private PostgreSQL with database sessions, a request mix under load
+while a replica is SIGKILLed, SIGSTOPped and PostgreSQL restarts (the full battery adds Redis
+sessions, a Redis restart and a rolling restart of every replica). What HA promises, checked on the
+result:
 
 - no acknowledged write is lost (every dashboard version and annotation answered 200 reads back);
 - no session is lost (no logged-in cookie is ever answered 401, every session works at the end);
 - every alert state change reaches the webhook once, none is missing;
 - failures are 502/503/timeouts while a fault lasts, never a 500 or a 401, and everything recovers.
 
-Takes about 75 seconds; the report goes to the test's temporary folder (``python -m bench.chaos
+Takes about 60 seconds; the report goes to the test's temporary folder (``python -m bench.chaos
 --short`` writes bench/results/chaos-short.*).
 """
 
