@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,29 +257,39 @@ async def _still_provisioned(services: Services, items: list[Item]) -> set[tuple
     return found
 
 
+async def _create_or_update(
+    get: Callable[[], Awaitable[Any]],
+    create: Callable[[], Awaitable[Any]],
+    update: Callable[[], Awaitable[Any]],
+) -> None:
+    """Update the object when ``get`` finds it, create it when ``get`` answers 404."""
+    try:
+        await get()
+    except AppError as exc:
+        if exc.status_code != 404:
+            raise
+        await create()
+    else:
+        await update()
+
+
 async def _apply_item(services: Services, item: Item) -> None:
     alerting = services.alerting
     org, body = item.org_id, item.body
     if item.kind == "template":
         await alerting.templates.put(org, item.key, body, PROVENANCE)
     elif item.kind == "mute_time":
-        try:
-            await alerting.notify.get_timing(org, item.key)
-        except AppError as exc:
-            if exc.status_code != 404:
-                raise
-            await alerting.notify.create_timing(org, body, PROVENANCE)
-        else:
-            await alerting.notify.update_timing(org, item.key, body, PROVENANCE)
+        await _create_or_update(
+            lambda: alerting.notify.get_timing(org, item.key),
+            lambda: alerting.notify.create_timing(org, body, PROVENANCE),
+            lambda: alerting.notify.update_timing(org, item.key, body, PROVENANCE),
+        )
     elif item.kind == "contact_point":
-        try:
-            await alerting.notify.get_contact_point(org, item.key)
-        except AppError as exc:
-            if exc.status_code != 404:
-                raise
-            await alerting.notify.create_contact_point(org, body, PROVENANCE)
-        else:
-            await alerting.notify.update_contact_point(org, item.key, body, PROVENANCE)
+        await _create_or_update(
+            lambda: alerting.notify.get_contact_point(org, item.key),
+            lambda: alerting.notify.create_contact_point(org, body, PROVENANCE),
+            lambda: alerting.notify.update_contact_point(org, item.key, body, PROVENANCE),
+        )
     elif item.kind == "policy":
         await alerting.notify.put_policy(org, body, PROVENANCE)
     elif item.kind == "group":
