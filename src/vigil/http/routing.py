@@ -98,8 +98,9 @@ def json_read(router: APIRouter, path: str) -> Callable[[Reply], Reply]:
     """Declare ``GET path`` by its reply: ``async def reply(request, **path_params) -> bytes`` (the
     JSON body; raise ``AppError`` for an error, authenticate with ``await identity(request)``).
 
-    The FastAPI route made from it serves the OpenAPI document and HEAD; ``FastReads`` answers the
-    GETs by calling the reply directly, without FastAPI's per-request dependency solving, request
+    The FastAPI route made from it serves the OpenAPI document (and any GET the fast path does not
+    take, such as one under a root path); ``FastReads`` answers the GETs by calling the reply
+    directly, without FastAPI's per-request dependency solving, request
     validation and middleware stack, which cost more than a cached read itself.
     """
 
