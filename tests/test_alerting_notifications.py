@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from tests.alerting_support import (
     FAST,
+    Receiver,
     ok,
     pulse_rule,
     put_group,
@@ -344,3 +345,45 @@ async def test_a_send_under_way_at_shutdown_finishes_and_is_not_sent_again(make_
         assert second.services.alerting.running
         await asyncio.sleep(4)  # more than the claim lease of a send that was never recorded
         assert len(rec.received) == 1, "the notification was sent again after the restart"
+
+
+async def test_a_no_data_alert_gives_way_to_the_rules_own_and_nothing_is_left_firing(make_replica, db_url):
+    """NoData (sent as DatasourceNoData) -> Alerting resolves the DatasourceNoData alert and fires
+    the rule's own; Alerting -> Normal -> Alerting fires it again with nothing of the other kind
+    left. (A transition out of Normal skips looking for alerts of another kind to resolve: the
+    transition into Normal resolved them all in its own transaction.)"""
+    r = await make_replica(db_url, **FAST)
+    await setup_basics(r.client)
+
+    def rule(model: dict[str, Any]) -> dict[str, Any]:
+        body = pulse_rule("Kind switch", uid="kind-switch")
+        body["data"][0]["model"] = model
+        return body
+
+    no_data = {"scenarioId": "no_data_points"}
+    on = pulse_rule("x", on=1, off=0)["data"][0]["model"]
+    off = {**on, "pulseWave": {**on["pulseWave"], "onValue": 0}}
+
+    def seen(rec: Receiver) -> list[tuple[str, str]]:
+        return [(a["labels"]["alertname"], a["status"]) for b in rec.bodies() for a in b["alerts"]]
+
+    async with receiver() as rec:
+        await webhook_contact_point(r.client, "hook", rec.url + "/hook")
+        await set_policy(r.client, "hook", group_interval="1s")
+        await put_group(r.client, "g", [rule(no_data)])
+        await wait_for(lambda: ("DatasourceNoData", "firing") in seen(rec), 10, what="DatasourceNoData")
+        await put_group(r.client, "g", [rule(on)])
+        await wait_for(lambda: ("Kind switch", "firing") in seen(rec), 10, what="the rule's own alert")
+        await wait_for(lambda: ("DatasourceNoData", "resolved") in seen(rec), 10, what="NoData resolved")
+        await put_group(r.client, "g", [rule(off)])
+        await wait_for(lambda: ("Kind switch", "resolved") in seen(rec), 10, what="resolved")
+        await put_group(r.client, "g", [rule(on)])
+        await wait_for(lambda: seen(rec).count(("Kind switch", "firing")) == 2, 10, what="firing again")
+        await asyncio.sleep(1.5)  # room for a notification that should not be there
+        by_name: dict[str, list[str]] = {}
+        for name, status in seen(rec):
+            by_name.setdefault(name, []).append(status)
+        assert by_name == {
+            "DatasourceNoData": ["firing", "resolved"],
+            "Kind switch": ["firing", "resolved", "firing"],
+        }, seen(rec)

@@ -247,13 +247,17 @@ class Dispatcher:
         now: int,
         settings: OrgNotify | None = None,
         locked: Locked | None = None,
+        resolve_others: bool = True,
     ) -> list[int]:
         """Add (or refresh) a firing alert in every group its labels route to; returns groups due now.
-        ``locked`` collects the group rows this transaction now holds (for ``flush_locked``)."""
+        ``locked`` collects the group rows this transaction now holds (for ``flush_locked``).
+        ``resolve_others``: resolve what this instance sent under another kind (e.g.
+        DatasourceNoData -> the rule's own); False when the caller knows it sent nothing firing (a
+        transition out of a firing state resolves all its alerts in the same transaction)."""
         labels: dict[str, str] = record["labels"]
         due: list[int] = []
-        # Resolve what this instance sent under another kind (e.g. DatasourceNoData -> the rule's own).
-        due += await resolve_instance(conn, instance_key, now, kind, locked)
+        if resolve_others:
+            due += await resolve_instance(conn, instance_key, now, kind, locked)
         member_key = f"{instance_key}:{kind}"
         routes = await self.routes_for(conn, rule, labels, settings)
         touched: list[tuple[routing.Route, dict[str, str]]] = []
@@ -445,7 +449,7 @@ class Dispatcher:
     async def flush(self, group_id: int) -> list[Claimed]:
         """Flush one due group in a transaction of its own: returns the notifications claimed."""
 
-        async def body(conn: AsyncConnection) -> list[Claimed]:
+        async def body(conn: Any) -> list[Claimed]:
             # Locked first: a replica flushing the same group waits, then finds it no longer due.
             grow = (await conn.execute(_GROUP_BY_ID, {"b_id": group_id})).first()
             if grow is None:
@@ -453,7 +457,7 @@ class Dispatcher:
             return await self.flush_locked(conn, dict(grow._mapping))
 
         await self.cache.sync()
-        return await write_retrying(self.db, body)
+        return await write_retrying(self.db, body, fast=True)
 
     async def flush_due(
         self, conn: AsyncConnection, group_ids: list[int], locked: Locked, settings: OrgNotify | None = None

@@ -39,6 +39,7 @@ _UPDATE_INSTANCE = update(t).where(
     t.c.id == bindparam("b_id"), t.c.version == bindparam("b_version"), t.c.last_eval < bindparam("b_tick")
 )
 _INSERT_ANNOTATION = insert(annotation)
+_STORED = select(t).where(t.c.rule_uid.in_(bindparam("b_uids", expanding=True)))
 MISSING_EVALS = 2  # a series absent this many evaluations in a row is resolved (MissingSeries)
 
 
@@ -189,8 +190,8 @@ class InstanceStore:
         out: dict[str, dict[str, Stored]] = {u: {} for u in rule_uids}
         if not rule_uids:
             return out
-        async with self.db.read() as conn:
-            rows = await conn.execute(select(t).where(t.c.rule_uid.in_(rule_uids)))
+        async with self.db.fast_read() as conn:
+            rows = await conn.execute(_STORED, {"b_uids": rule_uids})
             for r in rows:
                 m = r._mapping
                 out.setdefault(m["rule_uid"], {})[m["fingerprint"]] = row_to_stored(m)
@@ -216,7 +217,7 @@ class InstanceStore:
         # group's lock: there the due groups are flushed in transactions of their own.
         inline = self.db.dialect != "mysql"
 
-        async def body(conn: AsyncConnection) -> tuple[list[Change], list[int], list[Any]]:
+        async def body(conn: Any) -> tuple[list[Change], list[int], list[Any]]:
             written: list[Change] = []
             due: list[int] = []
             # Group rows held for the flush at the end (written there); None: no flush here.
@@ -245,9 +246,11 @@ class InstanceStore:
                     }
                     if settings is None:
                         settings = await dispatch.cache.org(conn, rule.org_id)
+                    # An instance that was not firing has no firing alert of another kind to resolve.
+                    was_firing = c.old is not None and is_firing(c.old.st.state)
                     due += await dispatch.enqueue_firing(
                         conn, rule, instance_key, alert_kind(c.new.state), record, _ms(c.new.fired_at), tick,
-                        settings, locked,
+                        settings, locked, resolve_others=was_firing,
                     )  # fmt: skip
                 elif kind == "resolved":
                     due += await dispatch.enqueue_resolved(conn, instance_key, tick, None, locked)
@@ -262,7 +265,7 @@ class InstanceStore:
 
         if any(not c.delete for c in changes):
             await dispatch.cache.sync(as_of)
-        return await write_retrying(self.db, body)
+        return await write_retrying(self.db, body, fast=True)
 
     async def _write(self, conn: AsyncConnection, rule: Rule, c: Change, tick: int) -> bool:
         if c.delete:

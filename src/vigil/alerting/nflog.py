@@ -167,7 +167,7 @@ class NotificationLog:
         """A connection for one update that needs no transaction of its own. PostgreSQL: the
         pool's autocommit reader (the statement commits by itself: no BEGIN and COMMIT round
         trips); elsewhere a write transaction. Not for tables with write watches (none here)."""
-        return self.db.read() if self.db.dialect == "postgresql" else self.db.write()
+        return self.db.fast_read() if self.db.dialect == "postgresql" else self.db.write()
 
     async def deliver(self, ids: list[int]) -> None:
         await asyncio.gather(*(self._attempt(i) for i in ids))

@@ -11,7 +11,6 @@ import orjson
 from sqlalchemy import Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 from vigil.storage.db import Database
@@ -48,6 +47,8 @@ def insert_ignore_stmt(dialect: str, table: Table) -> Insert:
 
 
 def _retryable(exc: BaseException) -> bool:
+    if str(getattr(exc, "sqlstate", "") or "") in ("40P01", "40001"):
+        return True  # asyncpg's own deadlock or serialization failure (``Database.fast_write``)
     if not isinstance(exc, DBAPIError):
         return False
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
@@ -58,14 +59,15 @@ def _retryable(exc: BaseException) -> bool:
 
 
 async def write_retrying(
-    db: Database, body: Callable[[AsyncConnection], Awaitable[T]], attempts: int = 6
+    db: Database, body: Callable[[Any], Awaitable[T]], attempts: int = 6, fast: bool = False
 ) -> T:
-    """Run ``body`` in a write transaction, again on a deadlock or serialization failure."""
+    """Run ``body`` in a write transaction, again on a deadlock or serialization failure.
+    ``fast``: in ``db.fast_write()`` (the body then uses only ``conn.execute``)."""
     for i in range(attempts):
         try:
-            async with db.write() as conn:
+            async with db.fast_write() if fast else db.write() as conn:
                 return await body(conn)
-        except DBAPIError as exc:
+        except Exception as exc:
             if i == attempts - 1 or not _retryable(exc):
                 raise
             await asyncio.sleep(0.01 * (2**i) + random.random() * 0.01)

@@ -28,6 +28,7 @@ from sqlalchemy.sql.dml import Update, UpdateBase
 
 from vigil.clock import Clock
 from vigil.errors import AppError, ConfigError
+from vigil.storage.fastpg import FastConnection, StatementCache
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "mysql": "mysql+aiomysql"}
 _ALIASES = {"postgres": "postgresql", "sqlite3": "sqlite", "mariadb": "mysql"}
@@ -89,7 +90,9 @@ def resolve_url(raw: str, data_dir: str | Path) -> URL:
     return url.set(drivername=_DRIVERS[backend])
 
 
-_MYSQL_CONNECTION_LOST = {2003, 2006, 2013, 2055}  # can't connect, gone away, lost during query
+# too many connections, shutdown in progress, connection killed, can't connect, unknown host,
+# server gone away, connection lost during a query, closed for inactivity
+_MYSQL_CONNECTION_LOST = {1040, 1053, 1927, 2002, 2003, 2005, 2006, 2013, 2055, 4031}
 
 
 def _driver_disconnect(exc: BaseException) -> bool:
@@ -137,6 +140,11 @@ def _is_disconnect_one(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         if isinstance(exc, (OperationalError, InterfaceError)):
+            module = type(exc.orig).__module__ or "" if exc.orig is not None else ""
+            if exc.orig is not None and module.startswith(("pymysql", "aiomysql")):
+                # MySQL reports a deadlock (1213) or a lock wait timeout (1205) as an
+                # OperationalError too: those are retried, not an outage
+                return _driver_disconnect(exc.orig)
             msg = str(exc.orig).lower() if exc.orig is not None else ""
             # SQLite's own operational errors (syntax, locked) are not outages.
             return "sqlite" not in type(exc.orig).__module__ or "unable to open" in msg
@@ -163,6 +171,7 @@ class Database:
             self._reader = self.engine
             self._writer = self.engine
         self._watches: list[tuple[frozenset[str], BeforeCommit]] = []
+        self._statements: StatementCache | None = None
 
     def watch_writes(self, tables: Iterable[str], hook: BeforeCommit) -> None:
         """Call ``hook(conn, hits)`` inside every ``write()`` transaction that wrote one of
@@ -174,6 +183,58 @@ class Database:
         if not self._watches:
             event.listen(self.engine.sync_engine, "before_execute", _note_written_tables)
         self._watches.append((frozenset(tables), hook))
+
+    def _watched_tables(self) -> frozenset[str]:
+        return frozenset(t.split(".", 1)[0] for tables, _ in self._watches for t in tables)
+
+    def _fast_cache(self) -> StatementCache:
+        if self._statements is None:
+            self._statements = StatementCache(self.engine.sync_engine.dialect, self._watched_tables)
+        return self._statements
+
+    @asynccontextmanager
+    async def fast_write(self) -> AsyncIterator[Any]:
+        """A write transaction for hot paths (``vigil.storage.fastpg``): on PostgreSQL a connection
+        whose ``execute`` runs on asyncpg directly, in an asyncpg transaction; elsewhere
+        ``write()``. Only ``execute`` may be used; tables with write watches may not be written."""
+        if self.dialect != "postgresql":
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self._fast(transaction=True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def fast_read(self) -> AsyncIterator[Any]:
+        """``read()`` for hot paths; on PostgreSQL each statement commits by itself (autocommit),
+        so a single UPDATE needs no transaction. Only ``execute`` may be used."""
+        if self.dialect != "postgresql":
+            async with self.read() as conn:
+                yield conn
+            return
+        async with self._fast(transaction=False) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _fast(self, transaction: bool) -> AsyncIterator[FastConnection]:
+        try:
+            async with self._writer.connect() as sa_conn:
+                raw: Any = (await sa_conn.get_raw_connection()).driver_connection
+                try:
+                    if transaction:
+                        async with raw.transaction():
+                            yield FastConnection(raw, self._fast_cache())
+                    else:
+                        yield FastConnection(raw, self._fast_cache())
+                except Exception as exc:
+                    if is_disconnect(exc):
+                        # the pool must not hand out this connection again
+                        await sa_conn.invalidate()
+                    raise
+        except Exception as exc:
+            if is_disconnect(exc):
+                raise AppError.unavailable("database unavailable") from exc
+            raise
 
     def _hits(self, touched: set[str]) -> list[tuple[frozenset[str], BeforeCommit]]:
         out = []
