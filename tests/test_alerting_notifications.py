@@ -387,3 +387,55 @@ async def test_a_no_data_alert_gives_way_to_the_rules_own_and_nothing_is_left_fi
             "DatasourceNoData": ["firing", "resolved"],
             "Kind switch": ["firing", "resolved", "firing"],
         }, seen(rec)
+
+
+async def test_a_receiver_closing_a_kept_alive_connection_costs_no_failed_attempt(make_replica, sqlite_url):
+    """A receiver answers the first request of each connection and closes the connection when the
+    next one arrives on it, unanswered: what a receiver whose keep-alive timeout runs out just as
+    the connection is reused does. Each notification is still delivered at its first attempt."""
+    from sqlalchemy import select
+
+    from vigil.alerting.tables import alert_notification
+
+    answered: list[Any] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = await reader.readexactly(length)
+                if served:
+                    return  # the second request on this connection: closed, not answered
+                served += 1
+                answered.append(json.loads(body))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        r = await make_replica(sqlite_url, **FAST)
+        await setup_basics(r.client)
+        await webhook_contact_point(r.client, "hook", f"http://127.0.0.1:{port}/hook")
+        await set_policy(r.client, "hook", group_interval="1s")
+        await put_group(r.client, "g", [pulse_rule("Flapping", on=1, off=1)])
+        await wait_for(lambda: len(answered) >= 5, 20, what="five notifications")
+        async with r.services.db.read() as conn:
+            rows = (
+                await conn.execute(select(alert_notification.c.attempts, alert_notification.c.status))
+            ).all()
+        sent = [tuple(x) for x in rows if x[1] == "sent"]
+        assert len(sent) >= 5 and all(attempts == 1 for attempts, _ in sent), rows
+    finally:
+        server.close()

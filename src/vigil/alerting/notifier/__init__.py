@@ -67,6 +67,17 @@ class SendContext:
     templates: Callable[[int, float | None], Awaitable[Mapping[str, list[Node]]]] | None = None
     as_of: float | None = None
 
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP request of a notification. A receiver may close a kept-alive connection just
+        as it is reused (its idle timeout, e.g. 5 s in uvicorn and Node.js, meets the client's):
+        the request then fails before any answer. It is made once more at once, on a new
+        connection, instead of failing the attempt (retried only a back-off later). An error of
+        the second try, or any other error, is the attempt's."""
+        try:
+            return await self.http.request(method, url, **kwargs)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            return await self.http.request(method, url, **kwargs)
+
     async def texts(self, integration: Integration, data: dict[str, Any]) -> Texts:
         """What renders this notification's title and message settings (templates)."""
         from vigil.alerting.notifier.templates import Texts

@@ -82,7 +82,7 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
     data = {**data, "grafanaVersion": ctx.version}
     payload = orjson.dumps(body(integration, data, int(time.time()), await ctx.texts(integration, data)))
     try:
-        resp = await ctx.http.post(url, content=payload, headers=headers, timeout=ctx.timeout)
+        resp = await ctx.request("POST", url, content=payload, headers=headers, timeout=ctx.timeout)
     except (OutboundBlocked, httpx.InvalidURL) as exc:
         raise DeliveryError(str(exc), permanent=True) from exc
     except httpx.HTTPError as exc:

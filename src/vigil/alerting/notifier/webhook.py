@@ -78,7 +78,7 @@ async def send(integration: Integration, data: dict[str, Any], ctx: SendContext)
         headers["Authorization"] = f"{scheme} {integration.setting('authorization_credentials')}"
     payload = orjson.dumps(body(integration, data, await ctx.texts(integration, data)))
     try:
-        resp = await ctx.http.request(
+        resp = await ctx.request(
             method, url, content=payload, headers=headers, auth=auth, timeout=ctx.timeout
         )
     except (OutboundBlocked, httpx.InvalidURL) as exc:
