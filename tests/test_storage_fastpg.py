@@ -56,12 +56,11 @@ SET_N = update(item).where(item.c.name == bindparam("b_name"))
 DROP = delete(item).where(item.c.id.in_(bindparam("b_ids", expanding=True)))
 
 
-@pytest.fixture(params=["postgresql", "sqlite", "mysql"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
+async def _open(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+    if backend == "sqlite":
         url, drop = f"sqlite:///{tmp_path / 'fast.db'}", None
     else:
-        url, drop = await _create_database(request.param)
+        url, drop = await _create_database(backend)
     database = Database(resolve_url(url, tmp_path))
     async with database.write() as conn:
         await conn.run_sync(md.create_all)
@@ -76,6 +75,26 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         await database.dispose()
         if drop is not None:
             await drop()
+
+
+@pytest.fixture(params=["postgresql", "sqlite", "mysql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async for database in _open(request.param, tmp_path):
+        yield database
+
+
+@pytest.fixture
+async def pg(tmp_path: Path) -> AsyncIterator[Database]:
+    """PostgreSQL only: the asyncpg path (elsewhere fast_write() is write())."""
+    async for database in _open("postgresql", tmp_path):
+        yield database
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+async def locking_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The databases with row locks (SQLite serialises writers: no deadlock there)."""
+    async for database in _open(request.param, tmp_path):
+        yield database
 
 
 def row(name: str, n: int = 1, on: bool = True) -> dict[str, Any]:
@@ -131,19 +150,17 @@ async def test_a_failed_transaction_leaves_nothing_and_a_good_one_commits(db: Da
     assert names == ["kept"]
 
 
-async def test_a_watched_table_is_refused_on_the_fast_path(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("elsewhere fast_write() is write(), whose watches see every statement")
+async def test_a_watched_table_is_refused_on_the_fast_path(pg: Database) -> None:
+    db = pg
     with pytest.raises(RuntimeError, match="write watches"):
         async with db.fast_write() as conn:
             await conn.execute(insert(watched), {"id": 1, "v": 1})
 
 
-async def test_a_deadlock_is_retried(db: Database) -> None:
+async def test_a_deadlock_is_retried(locking_db: Database) -> None:
     """Two transactions lock the same two rows in opposite orders: the database kills one, which
     ``write_retrying(fast=True)`` runs again; both end up applied."""
-    if db.dialect == "sqlite":
-        pytest.skip("SQLite serialises writers: no deadlock")
+    db = locking_db
     async with db.fast_write() as conn:
         for n in ("x", "y"):
             await conn.execute(insert_ignore_stmt(db.dialect, item), row(n, 0))
@@ -172,9 +189,8 @@ async def test_a_deadlock_is_retried(db: Database) -> None:
     assert ns == [1, 1]
 
 
-async def test_a_dropped_connection_is_a_503_and_is_not_used_again(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("the asyncpg path is PostgreSQL's")
+async def test_a_dropped_connection_is_a_503_and_is_not_used_again(pg: Database) -> None:
+    db = pg
     with pytest.raises(AppError) as err:
         async with db.fast_write() as conn:
             pid = (await conn.execute(select(text("pg_backend_pid()")))).first()[0]
