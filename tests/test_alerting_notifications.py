@@ -439,3 +439,58 @@ async def test_a_receiver_closing_a_kept_alive_connection_costs_no_failed_attemp
         assert len(sent) >= 5 and all(attempts == 1 for attempts, _ in sent), rows
     finally:
         server.close()
+
+
+async def test_a_series_written_after_its_rule_was_deleted_is_resolved_by_the_sweep(make_replica, db_url):
+    """The race: an evaluation under way when its rule is deleted writes a new series after the
+    deletion removed the rule's instances, and its firing alert goes out. Played here step by step
+    (the scheduler stopped; the in-flight evaluation is the rule evaluated and applied by hand
+    after the delete). The sweep finds the instance without a rule, resolves its alert and
+    deletes it."""
+    from sqlalchemy import select
+
+    from vigil.alerting.instances import plan
+    from vigil.alerting.tables import alert_instance
+
+    r = await make_replica(db_url, **FAST)
+    svc = r.services.alerting
+    await setup_basics(r.client)
+
+    def doomed(rec: Receiver) -> list[str]:
+        return [
+            a["status"] for b in rec.bodies() for a in b["alerts"] if a["labels"]["alertname"] == "Doomed"
+        ]
+
+    async def instances() -> int:
+        async with r.services.db.read() as conn:
+            rows = await conn.execute(
+                select(alert_instance.c.id).where(alert_instance.c.rule_uid == "doomed")
+            )
+            return len(rows.all())
+
+    async with receiver() as rec:
+        await webhook_contact_point(r.client, "hook", rec.url + "/hook")
+        await set_policy(r.client, "hook", group_interval="1s")
+        await put_group(r.client, "g", [always("Doomed", uid="doomed")])
+        await wait_for(lambda: doomed(rec) == ["firing"], 10, what="the first notification")
+        await svc.scheduler.stop()
+        [rule] = [x for x in await svc.rules.all_rules() if x.uid == "doomed"]
+        await ok(await r.client.delete("/api/v1/provisioning/alert-rules/doomed", headers=ADMIN_AUTH), 204)
+        await wait_for(lambda: doomed(rec) == ["firing", "resolved"], 10, what="resolved by the delete")
+        assert await instances() == 0
+
+        t = int(time.time())
+        outcome = await svc.scheduler._evaluate_rule(rule, t)
+        changes = plan(rule, outcome, {}, float(t), {})
+        assert [c.old for c in changes] == [None]  # a series new to the store
+        _, due, claimed = await svc.instances.apply(rule, changes, float(t), svc.dispatcher)
+        svc.dispatcher.deliver(claimed)
+        svc.dispatcher.kick(due)
+        await wait_for(lambda: len(doomed(rec)) == 3, 10, what="the late firing notification")
+        assert await instances() == 1
+
+        assert await svc.resolve_orphans() == 1
+        await wait_for(lambda: len(doomed(rec)) == 4, 10, what="the sweep's resolved notification")
+        assert doomed(rec) == ["firing", "resolved", "firing", "resolved"]
+        assert await instances() == 0
+        assert await svc.resolve_orphans() == 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, select
 
 from vigil.alerting.dispatch import Dispatcher
 from vigil.alerting.instances import InstanceStore
@@ -29,7 +29,8 @@ from vigil.alerting.query import DataSourceRunner, QueryRunner
 from vigil.alerting.rules import TOPIC, RuleStore
 from vigil.alerting.scheduler import Scheduler
 from vigil.alerting.silences import Silences
-from vigil.alerting.tables import alert_notification
+from vigil.alerting.sqlutil import write_retrying
+from vigil.alerting.tables import alert_instance, alert_notification, alert_rule
 from vigil.clock import Clock
 from vigil.cluster.service import Cluster
 from vigil.config import Config
@@ -38,6 +39,7 @@ from vigil.storage.db import Database, now_ms
 
 log = logging.getLogger("vigil.alerting")
 KEEP_NOTIFICATIONS_MS = 5 * 86_400_000
+ORPHAN_SWEEP_SECONDS = 30.0  # and notifications older than KEEP_NOTIFICATIONS_MS every 10th round
 
 
 def smtp_settings(config: Config) -> SMTPSettings:
@@ -156,8 +158,18 @@ class AlertingService:
         self.running = True
 
     async def _housekeeping(self) -> None:
+        rounds = 0
         while True:
-            await asyncio.sleep(300)
+            await asyncio.sleep(ORPHAN_SWEEP_SECONDS)
+            rounds += 1
+            try:
+                await self.resolve_orphans()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("resolving the alerts of deleted rules failed: %s", exc)
+            if rounds % 10:
+                continue
             with contextlib.suppress(Exception):
                 cutoff = now_ms(self.clock) - KEEP_NOTIFICATIONS_MS
                 async with self.db.write() as conn:
@@ -166,6 +178,38 @@ class AlertingService:
                             alert_notification.c.status != "pending", alert_notification.c.created < cutoff
                         )
                     )
+
+    async def resolve_orphans(self, limit: int = 500) -> int:
+        """Alert instances whose rule is gone: an evaluation under way when its rule was deleted
+        can write a new series after the deletion removed the rule's instances. Their alerts are
+        resolved (receivers hear of it, as for a deleted rule) and the rows deleted. Returns how
+        many there were."""
+
+        async def body(conn: Any) -> int:
+            rule = alert_rule
+            rows = (
+                await conn.execute(
+                    select(alert_instance.c.id, alert_instance.c.rule_uid, alert_instance.c.fingerprint)
+                    .where(
+                        ~exists().where(
+                            rule.c.org_id == alert_instance.c.org_id, rule.c.uid == alert_instance.c.rule_uid
+                        )
+                    )
+                    .order_by(alert_instance.c.id)
+                    .limit(limit)
+                )
+            ).all()
+            now = now_ms(self.clock)
+            for _, uid, fp in rows:
+                await self.dispatcher.enqueue_resolved(conn, f"{uid}:{fp}", now)
+            if rows:
+                await conn.execute(
+                    delete(alert_instance).where(alert_instance.c.id.in_([r[0] for r in rows]))
+                )
+                log.info("resolved %d alert instance(s) of deleted rules", len(rows))
+            return len(rows)
+
+        return await write_retrying(self.db, body)
 
     async def _cancel_tasks(self) -> None:
         for t in self._tasks:
