@@ -164,9 +164,9 @@ class NotificationLog:
         return Claimed(nid, {**values, "id": nid, "group_id": group_id}, integration, ordered)
 
     def _one_statement(self) -> Any:
-        """A connection for one update that needs no transaction of its own. PostgreSQL: the
-        pool's autocommit reader (the statement commits by itself: no BEGIN and COMMIT round
-        trips); elsewhere a write transaction. Not for tables with write watches (none here)."""
+        """A connection for one update that needs no transaction of its own. PostgreSQL:
+        ``fast_read()`` (the statement commits by itself: no BEGIN and COMMIT round trips);
+        elsewhere a write transaction. Not for tables with write watches (none here)."""
         return self.db.fast_read() if self.db.dialect == "postgresql" else self.db.write()
 
     async def deliver(self, ids: list[int]) -> None:

@@ -186,13 +186,13 @@ class AlertingService:
         many there were."""
 
         async def body(conn: Any) -> int:
-            rule = alert_rule
             rows = (
                 await conn.execute(
                     select(alert_instance.c.id, alert_instance.c.rule_uid, alert_instance.c.fingerprint)
                     .where(
                         ~exists().where(
-                            rule.c.org_id == alert_instance.c.org_id, rule.c.uid == alert_instance.c.rule_uid
+                            alert_rule.c.org_id == alert_instance.c.org_id,
+                            alert_rule.c.uid == alert_instance.c.rule_uid,
                         )
                     )
                     .order_by(alert_instance.c.id)

@@ -140,11 +140,11 @@ def _is_disconnect_one(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         if isinstance(exc, (OperationalError, InterfaceError)):
-            module = type(exc.orig).__module__ or "" if exc.orig is not None else ""
-            if exc.orig is not None and module.startswith(("pymysql", "aiomysql")):
+            orig = exc.orig
+            if orig is not None and (type(orig).__module__ or "").startswith(("pymysql", "aiomysql")):
                 # MySQL reports a deadlock (1213) or a lock wait timeout (1205) as an
                 # OperationalError too: those are retried, not an outage
-                return _driver_disconnect(exc.orig)
+                return _driver_disconnect(orig)
             msg = str(exc.orig).lower() if exc.orig is not None else ""
             # SQLite's own operational errors (syntax, locked) are not outages.
             return "sqlite" not in type(exc.orig).__module__ or "unable to open" in msg
@@ -192,31 +192,23 @@ class Database:
             self._statements = StatementCache(self.engine.sync_engine.dialect, self._watched_tables)
         return self._statements
 
-    @asynccontextmanager
-    async def fast_write(self) -> AsyncIterator[Any]:
+    def fast_write(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """A write transaction for hot paths (``vigil.storage.fastpg``): on PostgreSQL a connection
         whose ``execute`` runs on asyncpg directly, in an asyncpg transaction; elsewhere
         ``write()``. Only ``execute`` may be used; tables with write watches may not be written."""
-        if self.dialect != "postgresql":
-            async with self.write() as conn:
-                yield conn
-            return
-        async with self._fast(transaction=True) as conn:
-            yield conn
+        return self._fast(transaction=True)
 
-    @asynccontextmanager
-    async def fast_read(self) -> AsyncIterator[Any]:
+    def fast_read(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """``read()`` for hot paths; on PostgreSQL each statement commits by itself (autocommit),
         so a single UPDATE needs no transaction. Only ``execute`` may be used."""
-        if self.dialect != "postgresql":
-            async with self.read() as conn:
-                yield conn
-            return
-        async with self._fast(transaction=False) as conn:
-            yield conn
+        return self._fast(transaction=False)
 
     @asynccontextmanager
-    async def _fast(self, transaction: bool) -> AsyncIterator[FastConnection]:
+    async def _fast(self, transaction: bool) -> AsyncIterator[Any]:
+        if self.dialect != "postgresql":
+            async with self.write() if transaction else self.read() as conn:
+                yield conn
+            return
         try:
             async with self._writer.connect() as sa_conn:
                 raw: Any = (await sa_conn.get_raw_connection()).driver_connection
